@@ -1,0 +1,112 @@
+# rtpsec top-level Makefile: one non-recursive build driven by pkg-config.
+#
+#   make            build the four daemons and the tools into build/
+#   make run        install missing packages, build, run the cluster on loopback
+#   make test       install missing packages, build, run unit + integration tests
+#   make asan       the tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make fuzz       build the libFuzzer harnesses (clang) and run each briefly
+#   make bench      the benchmark (tests/bench), not part of make test
+
+PKGS    := libzmq libczmq hiredis msgpack inih libseccomp libmicrohttpd \
+           libsrtp2 openssl json-c
+B       ?= build
+CC      ?= cc
+OPT     ?= -O2 -g
+CFLAGS  += -std=gnu11 $(OPT) -Wall -Wextra -Werror -D_GNU_SOURCE -I. \
+           $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+
+DAEMONS := relayd keyd ctld statsd
+COMMON_SRC := $(wildcard libcommon/*.c)
+COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/%.o)
+
+all: $(DAEMONS:%=$(B)/%) $(B)/rtpsec-ctl
+
+# Each daemon: main.o + an archive of its modules (the unit tests link the
+# archive, so a module is testable without its daemon's main()).
+define daemon_rules
+$(1)_SRC := $$(filter-out $(1)/main.c,$$(wildcard $(1)/*.c))
+$(1)_OBJ := $$($(1)_SRC:%.c=$(B)/%.o)
+$(B)/lib$(1).a: $$($(1)_OBJ)
+	@mkdir -p $$(@D)
+	$$(AR) rcs $$@ $$^
+$(B)/$(1): $(B)/$(1)/main.o $(B)/lib$(1).a $(B)/libcommon.a
+	$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach d,$(DAEMONS),$(eval $(call daemon_rules,$(d))))
+
+$(B)/libcommon.a: $(COMMON_OBJ)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+$(B)/rtpsec-ctl: $(B)/tools/rtpsec-ctl.o $(B)/libcommon.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
+
+# ---- tests -------------------------------------------------------------
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+
+# A unit test links libcommon and the archive of each daemon whose headers
+# it includes, so one daemon's work in progress never blocks another's tests.
+test_libs = $(foreach d,$(DAEMONS),$(if $(shell grep -ls '\#include "$(d)/' tests/unit/$(1).c),$(B)/lib$(d).a)) $(B)/libcommon.a
+.SECONDEXPANSION:
+$(B)/tests/%: $(B)/tests/unit/%.o $$(call test_libs,$$*)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(call test_libs,$*) $(LDLIBS) -lcmocka
+
+deps:
+	@tools/deps.sh test
+
+unit: all $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+integration: all
+	@B=$(B) tests/integration/run.sh
+
+test: deps
+	$(MAKE) unit
+	$(MAKE) fuzz-short
+	$(MAKE) integration
+
+asan:
+	@tools/deps.sh test
+	$(MAKE) B=build-asan CC=clang OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+		LDFLAGS="-fsanitize=address,undefined" unit integration
+
+# ---- fuzzing (clang + libFuzzer) --------------------------------------
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FB       := $(B)/fuzz
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(FB)/%)
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
+               $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+
+$(FB)/%: tests/fuzz/%.c $(COMMON_SRC) $(filter-out %/main.c,$(wildcard ctld/*.c))
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
+
+fuzz: $(FUZZ_BIN)
+	@set -e; for f in $(FUZZ_BIN); do mkdir -p $(FB)/corpus-$$(basename $$f); \
+		$$f -max_total_time=$${FUZZ_SECONDS:-60} -max_len=8192 $(FB)/corpus-$$(basename $$f) \
+		tests/fuzz/corpus/$$(basename $$f | sed 's/^fuzz_//'); done
+
+fuzz-short:
+	$(MAKE) fuzz FUZZ_SECONDS=10
+
+# ---- running -----------------------------------------------------------
+run: all
+	@tools/deps.sh run
+	@B=$(B) tools/run.sh
+
+bench: all
+	@B=$(B) tests/bench/run.sh
+
+clean:
+	rm -rf build build-asan
+
+.PHONY: all deps unit integration test asan fuzz fuzz-short run bench clean

@@ -1,0 +1,32 @@
+/*
+ * buf: a growable byte buffer for building replies, SDP bodies and encodings.
+ *
+ * A buffer that failed to grow is marked (b->oom) and ignores further writes,
+ * so a builder can append freely and check once at the end.  The bytes are
+ * always NUL-terminated (not counted in len) for the convenience of callers
+ * that print them.
+ */
+#ifndef RTPSEC_BUF_H
+#define RTPSEC_BUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct buf {
+	char	*p;	/* owned; NULL until the first write */
+	size_t	 len;
+	size_t	 cap;
+	int	 oom;
+};
+
+void	buf_init(struct buf *);
+void	buf_free(struct buf *);		/* frees p and re-inits */
+void	buf_wipe(struct buf *);		/* explicit_bzero, then buf_free */
+void	buf_reset(struct buf *);	/* len = 0, keeps the memory */
+int	buf_add(struct buf *, const void *, size_t);
+int	buf_addstr(struct buf *, const char *);
+int	buf_addc(struct buf *, char);
+int	buf_printf(struct buf *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+#endif

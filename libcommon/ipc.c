@@ -1,0 +1,545 @@
+/*
+ * ipc: ZeroMQ + msgpack messages between rtpsec daemons, see ipc.h and
+ * docs/ipc.md.
+ *
+ * Invariants: a parsed message is exactly one msgpack map with v == 1, a
+ * known op and an unsigned id; no trailing bytes.  Sends never block: a
+ * peer that is down or slow loses the message (ZMQ_DONTWAIT), and the
+ * caller's deadline turns that into an error instead of a hang.
+ */
+#include <string.h>
+
+#include "libcommon/ipc.h"
+#include "libcommon/log.h"
+
+#define IPC_OP_NAME(e, s)	s,
+static const char *const ipc_op_names[] = { IPC_OPS(IPC_OP_NAME) };
+
+const char *
+ipc_op_name(enum ipc_op op)
+{
+	if (op >= IPC_OP_COUNT)
+		return "unknown";
+	return ipc_op_names[op];
+}
+
+enum ipc_op
+ipc_op_lookup(const char *s, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < IPC_OP_COUNT; i++)
+		if (strlen(ipc_op_names[i]) == len &&
+		    memcmp(ipc_op_names[i], s, len) == 0)
+			return (enum ipc_op)i;
+	return IPC_OP_UNKNOWN;
+}
+
+/* ---- writing --------------------------------------------------------- */
+
+void
+ipc_w_init(struct ipc_w *w)
+{
+	msgpack_sbuffer_init(&w->sb);
+	msgpack_packer_init(&w->pk, &w->sb, msgpack_sbuffer_write);
+}
+
+void
+ipc_w_free(struct ipc_w *w)
+{
+	if (w->sb.data != NULL)
+		explicit_bzero(w->sb.data, w->sb.alloc);
+	msgpack_sbuffer_destroy(&w->sb);
+	memset(w, 0, sizeof(*w));
+}
+
+void
+ipc_pack_strn(msgpack_packer *pk, const char *s, size_t len)
+{
+	msgpack_pack_str(pk, len);
+	msgpack_pack_str_body(pk, s, len);
+}
+
+void
+ipc_pack_str(msgpack_packer *pk, const char *s)
+{
+	ipc_pack_strn(pk, s, strlen(s));
+}
+
+void
+ipc_w_key(struct ipc_w *w, const char *key)
+{
+	ipc_pack_str(&w->pk, key);
+}
+
+static void
+ipc_w_header(struct ipc_w *w, enum ipc_op op, uint64_t id, size_t n)
+{
+	msgpack_pack_map(&w->pk, n);
+	ipc_w_uint(w, "v", IPC_VERSION);
+	ipc_w_str(w, "op", ipc_op_name(op));
+	ipc_w_uint(w, "id", id);
+}
+
+void
+ipc_w_begin(struct ipc_w *w, enum ipc_op op, uint64_t id, size_t nfields)
+{
+	ipc_w_header(w, op, id, nfields + 3);
+}
+
+void
+ipc_w_reply(struct ipc_w *w, enum ipc_op op, uint64_t id, int ok,
+    const char *error, size_t nfields)
+{
+	ipc_w_header(w, op, id, nfields + 4 + (ok ? 0 : 1));
+	ipc_w_bool(w, "ok", ok);
+	if (!ok)
+		ipc_w_str(w, "error", error ? error : "failed");
+}
+
+void
+ipc_w_str(struct ipc_w *w, const char *key, const char *s)
+{
+	ipc_w_key(w, key);
+	ipc_pack_str(&w->pk, s);
+}
+
+void
+ipc_w_strn(struct ipc_w *w, const char *key, const char *s, size_t len)
+{
+	ipc_w_key(w, key);
+	ipc_pack_strn(&w->pk, s, len);
+}
+
+void
+ipc_w_bin(struct ipc_w *w, const char *key, const void *p, size_t len)
+{
+	ipc_w_key(w, key);
+	msgpack_pack_bin(&w->pk, len);
+	msgpack_pack_bin_body(&w->pk, p, len);
+}
+
+void
+ipc_w_int(struct ipc_w *w, const char *key, int64_t v)
+{
+	ipc_w_key(w, key);
+	msgpack_pack_int64(&w->pk, v);
+}
+
+void
+ipc_w_uint(struct ipc_w *w, const char *key, uint64_t v)
+{
+	ipc_w_key(w, key);
+	msgpack_pack_uint64(&w->pk, v);
+}
+
+void
+ipc_w_bool(struct ipc_w *w, const char *key, int v)
+{
+	ipc_w_key(w, key);
+	if (v)
+		msgpack_pack_true(&w->pk);
+	else
+		msgpack_pack_false(&w->pk);
+}
+
+/* ---- reading --------------------------------------------------------- */
+
+const msgpack_object *
+ipc_get(const msgpack_object *map, const char *key)
+{
+	size_t	 klen = strlen(key);
+	uint32_t i;
+
+	if (map == NULL || map->type != MSGPACK_OBJECT_MAP)
+		return NULL;
+	for (i = 0; i < map->via.map.size; i++) {
+		const msgpack_object *k = &map->via.map.ptr[i].key;
+		if (k->type == MSGPACK_OBJECT_STR &&
+		    k->via.str.size == klen &&
+		    memcmp(k->via.str.ptr, key, klen) == 0)
+			return &map->via.map.ptr[i].val;
+	}
+	return NULL;
+}
+
+int
+ipc_obj_str(const msgpack_object *o, const char **s, size_t *len)
+{
+	if (o == NULL || o->type != MSGPACK_OBJECT_STR)
+		return -1;
+	*s = o->via.str.ptr;
+	*len = o->via.str.size;
+	return 0;
+}
+
+int
+ipc_obj_uint(const msgpack_object *o, uint64_t *v)
+{
+	if (o == NULL || o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return -1;
+	*v = o->via.u64;
+	return 0;
+}
+
+int
+ipc_get_str(const msgpack_object *map, const char *key, const char **s,
+    size_t *len)
+{
+	return ipc_obj_str(ipc_get(map, key), s, len);
+}
+
+int
+ipc_get_strz(const msgpack_object *map, const char *key, char *dst,
+    size_t dstlen)
+{
+	const char	*s;
+	size_t		 len;
+
+	if (ipc_get_str(map, key, &s, &len) == -1 || len >= dstlen ||
+	    memchr(s, '\0', len) != NULL)
+		return -1;
+	memcpy(dst, s, len);
+	dst[len] = '\0';
+	return 0;
+}
+
+int
+ipc_get_bin(const msgpack_object *map, const char *key, const void **p,
+    size_t *len)
+{
+	const msgpack_object *o = ipc_get(map, key);
+
+	if (o == NULL || o->type != MSGPACK_OBJECT_BIN)
+		return -1;
+	*p = o->via.bin.ptr;
+	*len = o->via.bin.size;
+	return 0;
+}
+
+int
+ipc_get_int(const msgpack_object *map, const char *key, int64_t *v)
+{
+	const msgpack_object *o = ipc_get(map, key);
+
+	if (o == NULL)
+		return -1;
+	if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+		*v = o->via.i64;
+		return 0;
+	}
+	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+	    o->via.u64 <= INT64_MAX) {
+		*v = (int64_t)o->via.u64;
+		return 0;
+	}
+	return -1;
+}
+
+int
+ipc_get_uint(const msgpack_object *map, const char *key, uint64_t *v)
+{
+	return ipc_obj_uint(ipc_get(map, key), v);
+}
+
+int
+ipc_get_bool(const msgpack_object *map, const char *key, int *v)
+{
+	const msgpack_object *o = ipc_get(map, key);
+
+	if (o == NULL || o->type != MSGPACK_OBJECT_BOOLEAN)
+		return -1;
+	*v = o->via.boolean;
+	return 0;
+}
+
+const msgpack_object_array *
+ipc_get_array(const msgpack_object *map, const char *key)
+{
+	const msgpack_object *o = ipc_get(map, key);
+
+	if (o == NULL || o->type != MSGPACK_OBJECT_ARRAY)
+		return NULL;
+	return &o->via.array;
+}
+
+const msgpack_object *
+ipc_get_map(const msgpack_object *map, const char *key)
+{
+	const msgpack_object *o = ipc_get(map, key);
+
+	if (o == NULL || o->type != MSGPACK_OBJECT_MAP)
+		return NULL;
+	return o;
+}
+
+int
+ipc_r_parse(struct ipc_r *r, const void *data, size_t len)
+{
+	size_t		 off = 0;
+	uint64_t	 v;
+	const char	*s;
+	size_t		 slen;
+
+	memset(r, 0, sizeof(*r));
+	msgpack_unpacked_init(&r->u);
+	r->op = IPC_OP_UNKNOWN;
+	if (msgpack_unpack_next(&r->u, data, len, &off) !=
+	    MSGPACK_UNPACK_SUCCESS) {
+		snprintf(r->error, sizeof(r->error), "not msgpack");
+		return -1;
+	}
+	if (off != len) {
+		snprintf(r->error, sizeof(r->error), "trailing data");
+		return -1;
+	}
+	if (r->u.data.type != MSGPACK_OBJECT_MAP) {
+		snprintf(r->error, sizeof(r->error), "not a map");
+		return -1;
+	}
+	r->root = &r->u.data;
+	/* the id first, so that later failures can still be answered */
+	if (ipc_get_uint(r->root, "id", &r->id) == -1) {
+		snprintf(r->error, sizeof(r->error), "missing id");
+		return -1;
+	}
+	if (ipc_get_uint(r->root, "v", &v) == -1 || v != IPC_VERSION) {
+		snprintf(r->error, sizeof(r->error), "bad version");
+		return -1;
+	}
+	if (ipc_get_str(r->root, "op", &s, &slen) == -1) {
+		snprintf(r->error, sizeof(r->error), "missing op");
+		return -1;
+	}
+	if ((r->op = ipc_op_lookup(s, slen)) == IPC_OP_UNKNOWN) {
+		snprintf(r->error, sizeof(r->error), "unknown op");
+		return -1;
+	}
+	if (ipc_get(r->root, "ok") != NULL) {
+		if (ipc_get_bool(r->root, "ok", &r->ok) == -1) {
+			snprintf(r->error, sizeof(r->error), "bad ok");
+			return -1;
+		}
+		r->is_reply = 1;
+		if (!r->ok && ipc_get_strz(r->root, "error", r->error,
+		    sizeof(r->error)) == -1)
+			snprintf(r->error, sizeof(r->error), "failed");
+	}
+	return 0;
+}
+
+void
+ipc_r_free(struct ipc_r *r)
+{
+	msgpack_unpacked_destroy(&r->u);
+	r->root = NULL;
+}
+
+/* ---- transport ------------------------------------------------------- */
+
+zsock_t *
+ipc_bind(int type, const char *endpoint)
+{
+	zsock_t	*s;
+
+	if ((s = zsock_new(type)) == NULL) {
+		log_warnx("ipc: cannot create socket for %s", endpoint);
+		return NULL;
+	}
+	zsock_set_linger(s, 0);
+	zsock_set_sndhwm(s, 10000);
+	zsock_set_rcvhwm(s, 10000);
+	zsock_set_maxmsgsize(s, 16 * 1024 * 1024);
+	if (zsock_bind(s, "%s", endpoint) == -1) {
+		log_warn("ipc: bind %s", endpoint);
+		zsock_destroy(&s);
+		return NULL;
+	}
+	return s;
+}
+
+int
+ipc_router_recv(zsock_t *router, zframe_t **identity, zframe_t **msg)
+{
+	zmsg_t	*m;
+
+	*identity = *msg = NULL;
+	if ((m = zmsg_recv(router)) == NULL)
+		return -1;
+	if (zmsg_size(m) != 2) {
+		zmsg_destroy(&m);
+		return -1;
+	}
+	*identity = zmsg_pop(m);
+	*msg = zmsg_pop(m);
+	zmsg_destroy(&m);
+	return 0;
+}
+
+static int
+ipc_send_parts(zsock_t *s, zframe_t *first, const struct ipc_w *w)
+{
+	void	*h = zsock_resolve(s);
+
+	if (first != NULL && zmq_send(h, zframe_data(first),
+	    zframe_size(first), ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1)
+		return -1;
+	if (zmq_send(h, w->sb.data, w->sb.size, ZMQ_DONTWAIT) == -1)
+		return -1;
+	return 0;
+}
+
+int
+ipc_router_send(zsock_t *router, zframe_t *identity, const struct ipc_w *w)
+{
+	return ipc_send_parts(router, identity, w);
+}
+
+int
+ipc_pub_send(zsock_t *pub, const struct ipc_w *w)
+{
+	return ipc_send_parts(pub, NULL, w);
+}
+
+zsock_t *
+ipc_sub(const char *endpoint)
+{
+	zsock_t	*s;
+
+	if ((s = zsock_new(ZMQ_SUB)) == NULL)
+		return NULL;
+	zsock_set_linger(s, 0);
+	zsock_set_rcvhwm(s, 10000);
+	zsock_set_maxmsgsize(s, 16 * 1024 * 1024);
+	zsock_set_subscribe(s, "");
+	if (zsock_connect(s, "%s", endpoint) == -1) {
+		log_warnx("ipc: connect %s failed", endpoint);
+		zsock_destroy(&s);
+		return NULL;
+	}
+	return s;
+}
+
+struct ipc_client {
+	zsock_t		*dealer;
+	uint64_t	 next_id;
+	char		 endpoint[256];
+};
+
+static zsock_t *
+ipc_client_socket(const char *endpoint)
+{
+	zsock_t	*s;
+
+	if ((s = zsock_new(ZMQ_DEALER)) == NULL)
+		return NULL;
+	zsock_set_linger(s, 0);
+	zsock_set_immediate(s, 1);
+	zsock_set_maxmsgsize(s, 16 * 1024 * 1024);
+	if (zsock_connect(s, "%s", endpoint) == -1) {
+		zsock_destroy(&s);
+		return NULL;
+	}
+	return s;
+}
+
+struct ipc_client *
+ipc_client_new(const char *endpoint)
+{
+	struct ipc_client	*c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	if (strlen(endpoint) >= sizeof(c->endpoint) ||
+	    (c->dealer = ipc_client_socket(endpoint)) == NULL) {
+		free(c);
+		return NULL;
+	}
+	strcpy(c->endpoint, endpoint);
+	/* ids from a random start, so that replies meant for an earlier
+	 * incarnation of this process are not taken for ours */
+	c->next_id = ((uint64_t)randof(1 << 30) << 20) + 1;
+	return c;
+}
+
+void
+ipc_client_destroy(struct ipc_client **cp)
+{
+	if (*cp == NULL)
+		return;
+	zsock_destroy(&(*cp)->dealer);
+	free(*cp);
+	*cp = NULL;
+}
+
+uint64_t
+ipc_client_next_id(struct ipc_client *c)
+{
+	return c->next_id++;
+}
+
+int
+ipc_client_call(struct ipc_client *c, const struct ipc_w *w, uint64_t id,
+    int timeout_ms, struct ipc_r *r)
+{
+	int64_t	 deadline = zclock_mono() + timeout_ms;
+	void	*h;
+
+	memset(r, 0, sizeof(*r));
+	msgpack_unpacked_init(&r->u);
+	if (c->dealer == NULL &&
+	    (c->dealer = ipc_client_socket(c->endpoint)) == NULL) {
+		snprintf(r->error, sizeof(r->error), "no socket for %.200s",
+		    c->endpoint);
+		return -1;
+	}
+	h = zsock_resolve(c->dealer);
+	if (zmq_send(h, w->sb.data, w->sb.size, ZMQ_DONTWAIT) == -1) {
+		snprintf(r->error, sizeof(r->error), "peer unavailable: %s",
+		    zmq_strerror(zmq_errno()));
+		return -1;
+	}
+	for (;;) {
+		int64_t		 left = deadline - zclock_mono();
+		zmq_pollitem_t	 pi = { h, 0, ZMQ_POLLIN, 0 };
+		zmq_msg_t	 m;
+		int		 n;
+
+		if (left <= 0)
+			break;
+		n = zmq_poll(&pi, 1, (long)left);
+		if (n == -1 && zmq_errno() == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		zmq_msg_init(&m);
+		if (zmq_msg_recv(&m, h, ZMQ_DONTWAIT) == -1) {
+			zmq_msg_close(&m);
+			continue;
+		}
+		/* a multipart reply is not ours: drain its parts */
+		if (zmq_msg_more(&m)) {
+			zmq_msg_close(&m);
+			continue;
+		}
+		ipc_r_free(r);
+		if (ipc_r_parse(r, zmq_msg_data(&m), zmq_msg_size(&m)) == -1 ||
+		    !r->is_reply || r->id != id) {
+			zmq_msg_close(&m);
+			continue;	/* stale or malformed: drop */
+		}
+		zmq_msg_close(&m);
+		return 0;
+	}
+	ipc_r_free(r);
+	memset(r, 0, sizeof(*r));
+	msgpack_unpacked_init(&r->u);
+	snprintf(r->error, sizeof(r->error), "timeout after %d ms", timeout_ms);
+	/* a late reply would sit in the queue; a new socket drops it and
+	 * re-establishes the connection to a restarted peer */
+	zsock_destroy(&c->dealer);
+	c->dealer = ipc_client_socket(c->endpoint);
+	if (c->dealer == NULL)
+		log_warnx("ipc: cannot recreate client for %s", c->endpoint);
+	return -1;
+}
