@@ -123,6 +123,22 @@ test_hostport(void **state)
 	    &port), -1);
 }
 
+/* etc/rtpsec.conf documents every option with its default: it must parse
+ * and give exactly the built-in configuration. */
+static void
+test_example_file(void **state)
+{
+	struct config	 a, b;
+	char		 err[256];
+
+	(void)state;
+	assert_int_equal(config_load(&a, NULL, err, sizeof(err)), 0);
+	if (config_load(&b, "etc/rtpsec.conf", err, sizeof(err)) == -1)
+		fail_msg("etc/rtpsec.conf: %s", err);
+	memset(b.path, 0, sizeof(b.path));
+	assert_memory_equal(&a, &b, sizeof(a));
+}
+
 int
 main(void)
 {
@@ -131,6 +147,7 @@ main(void)
 		cmocka_unit_test(test_file),
 		cmocka_unit_test(test_rejects),
 		cmocka_unit_test(test_hostport),
+		cmocka_unit_test(test_example_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
