@@ -18,7 +18,8 @@ LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
 DAEMONS := relayd keyd ctld statsd
 COMMON_SRC := $(wildcard libcommon/*.c)
-COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/%.o)
+O       := $(B)/obj
+COMMON_OBJ := $(COMMON_SRC:%.c=$(O)/%.o)
 
 all: $(DAEMONS:%=$(B)/%) $(B)/rtpsec-ctl
 
@@ -26,11 +27,11 @@ all: $(DAEMONS:%=$(B)/%) $(B)/rtpsec-ctl
 # archive, so a module is testable without its daemon's main()).
 define daemon_rules
 $(1)_SRC := $$(filter-out $(1)/main.c,$$(wildcard $(1)/*.c))
-$(1)_OBJ := $$($(1)_SRC:%.c=$(B)/%.o)
+$(1)_OBJ := $$($(1)_SRC:%.c=$(O)/%.o)
 $(B)/lib$(1).a: $$($(1)_OBJ)
 	@mkdir -p $$(@D)
 	$$(AR) rcs $$@ $$^
-$(B)/$(1): $(B)/$(1)/main.o $(B)/lib$(1).a $(B)/libcommon.a
+$(B)/$(1): $(O)/$(1)/main.o $(B)/lib$(1).a $(B)/libcommon.a
 	$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach d,$(DAEMONS),$(eval $(call daemon_rules,$(d))))
@@ -39,14 +40,14 @@ $(B)/libcommon.a: $(COMMON_OBJ)
 	@mkdir -p $(@D)
 	$(AR) rcs $@ $^
 
-$(B)/rtpsec-ctl: $(B)/tools/rtpsec-ctl.o $(B)/libcommon.a
+$(B)/rtpsec-ctl: $(O)/tools/rtpsec-ctl.o $(B)/libcommon.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/%.o: %.c
+$(O)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+-include $(shell find $(O) -name '*.d' 2>/dev/null)
 
 # ---- tests -------------------------------------------------------------
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
@@ -55,8 +56,9 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 # A unit test links libcommon and the archive of each daemon whose headers
 # it includes, so one daemon's work in progress never blocks another's tests.
 test_libs = $(foreach d,$(DAEMONS),$(if $(shell grep -ls '\#include "$(d)/' tests/unit/$(1).c),$(B)/lib$(d).a)) $(B)/libcommon.a
+.SECONDARY:
 .SECONDEXPANSION:
-$(B)/tests/%: $(B)/tests/unit/%.o $$(call test_libs,$$*)
+$(B)/tests/%: $(O)/tests/unit/%.o $$(call test_libs,$$*)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(call test_libs,$*) $(LDLIBS) -lcmocka
 

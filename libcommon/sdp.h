@@ -7,7 +7,8 @@
  * The parse accepts CRLF or LF line ends, requires v= first, o= and s=, an
  * m= line per media with a numeric port (and optional /count), and a
  * connection address for every media (its own c= or the session's).
- * Limits: SDP_MAX_MEDIA media sections, SDP_MAX_LINES lines in all.
+ * Limits: SDP_MAX_MEDIA media sections, SDP_MAX_LINES lines in all,
+ * SDP_MAX_FMTS formats per m= line.
  */
 #ifndef RTPSEC_SDP_H
 #define RTPSEC_SDP_H
@@ -19,6 +20,7 @@
 #define SDP_MAX_MEDIA	16
 #define SDP_MAX_LINES	512
 #define SDP_ADDRLEN	64
+#define SDP_MAX_FMTS	256	/* formats on one m= line */
 
 enum sdp_dir { SDP_DIR_NONE, SDP_SENDRECV, SDP_SENDONLY, SDP_RECVONLY,
 	SDP_INACTIVE };
@@ -49,5 +51,49 @@ size_t			 sdp_media_count(const struct sdp_session *);
 /* Returns 0, or -1 if idx is out of range. */
 int			 sdp_media_info(const struct sdp_session *, size_t idx,
 			    struct sdp_media_info *);
+
+/*
+ * The parsed lines, for ctld/sdp_rewrite.c.  Every line is kept in input
+ * order; a= lines are classified so that a rewrite knows what it must
+ * regenerate and what it passes on.  val/len is the text after "x=",
+ * without the line end; it points into the parsed buffer.
+ */
+enum sdp_attr {
+	SDP_A_NONE,		/* not an a= line */
+	SDP_A_OTHER,		/* an attribute the rewrite passes on in place */
+	SDP_A_RTPMAP,		/* a=rtpmap:<pt> ... (pt in sdp_line.pt) */
+	SDP_A_FMTP,		/* a=fmtp:<pt> ... */
+	SDP_A_RTCP_FB,		/* a=rtcp-fb:<pt> ... (not "*") */
+	SDP_A_RTCP,		/* a=rtcp (RFC 3605) */
+	SDP_A_RTCP_MUX,		/* a=rtcp-mux (RFC 5761) */
+	SDP_A_DIR,		/* sendrecv, sendonly, recvonly, inactive */
+	SDP_A_PTIME,		/* a=ptime */
+	SDP_A_MID,		/* a=mid (RFC 5888) */
+	SDP_A_ICE,		/* ice-ufrag/pwd/options/lite, candidate,
+				 * end-of-candidates, remote-candidates */
+	SDP_A_SEC,		/* crypto, setup, fingerprint, tls-id */
+	SDP_A_BUNDLE		/* a=group:BUNDLE */
+};
+
+struct sdp_line {
+	char		 type;		/* 'v', 'o', 'm', 'c', 'a', ... */
+	enum sdp_attr	 attr;
+	int		 pt;		/* rtpmap/fmtp/rtcp-fb payload type, else -1 */
+	const char	*val;		/* not NUL-terminated */
+	size_t		 len;
+};
+
+/* The session part (lines before the first m=), and media idx's lines
+ * (its m= line first); NULL if idx is out of range.  *n is set. */
+const struct sdp_line	*sdp_session_lines(const struct sdp_session *,
+			    size_t *n);
+const struct sdp_line	*sdp_media_lines(const struct sdp_session *,
+			    size_t idx, size_t *n);
+/* 1 if the media's own lines include a c=, else 0. */
+int			 sdp_media_has_conn(const struct sdp_session *,
+			    size_t idx);
+/* RFC 3551 table 4/5 name of a static payload type ("PCMU/8000"), or
+ * NULL for a dynamic or unassigned one. */
+const char		*sdp_static_codec(unsigned pt);
 
 #endif
