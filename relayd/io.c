@@ -1,0 +1,299 @@
+/*
+ * io: epoll + recvmmsg/sendmmsg packet relay; see io.h for the interface
+ * and the locking scheme.
+ *
+ * Per packet: classification and latching (latch.c), counter updates
+ * (relaxed stores, single writer), and a slot in the next sendmmsg.  No
+ * allocation, no lock, no syscall per packet: one recvmmsg per IO_BATCH
+ * packets and one sendmmsg per received batch (all packets from one
+ * stream go out of the one peer socket).  The wall clock is read once
+ * per epoll_wait batch.
+ */
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "libcommon/log.h"
+#include "relayd/io.h"
+#include "relayd/latch.h"
+
+#define IO_EVENTS	64
+#define IO_ROUNDS	4	/* recvmmsg rounds per socket per wakeup */
+
+struct worker {
+	struct io		*io;		/* RO */
+	int			 id;		/* RO */
+	int			 ep;		/* RO */
+	pthread_t		 thread;
+	int			 started;
+	pthread_mutex_t		 mtx;
+	struct io_totals	 c;		/* worker writes, ctl loads */
+	/* worker only: */
+	uint8_t			 buf[IO_BATCH][IO_PKTMAX];
+	struct mmsghdr		 in[IO_BATCH];
+	struct mmsghdr		 out[IO_BATCH];
+	struct iovec		 iov[IO_BATCH];
+	struct iovec		 oiov[IO_BATCH];
+	struct sockaddr_storage	 src[IO_BATCH];
+};
+
+struct io {
+	int			 nworkers;	/* RO */
+	unsigned		 nslots;	/* RO */
+	struct stream		**slots;	/* slot's worker's lock */
+	struct worker		*w;		/* RO */
+	int			 stop;		/* atomic */
+};
+
+static void
+io_drop(struct worker *w, struct stream *s, int reason, unsigned n)
+{
+	RELAY_INC(s->drops[reason], n);
+	RELAY_INC(w->c.drops[reason], n);
+}
+
+static void
+io_drain(struct worker *w, struct stream *s, uint64_t now)
+{
+	const struct relay_addr	*dst;
+	enum latch_kind		 k;
+	uint32_t		 ssrc = 0;
+	int			 r, i, n, sent, fail, round, why;
+	uint64_t		 bytes;
+	size_t			 len;
+
+	for (round = 0; round < IO_ROUNDS; round++) {
+		for (i = 0; i < IO_BATCH; i++) {
+			w->iov[i].iov_base = w->buf[i];
+			w->iov[i].iov_len = IO_PKTMAX;
+			memset(&w->in[i].msg_hdr, 0, sizeof(struct msghdr));
+			w->in[i].msg_hdr.msg_name = &w->src[i];
+			w->in[i].msg_hdr.msg_namelen = sizeof(w->src[i]);
+			w->in[i].msg_hdr.msg_iov = &w->iov[i];
+			w->in[i].msg_hdr.msg_iovlen = 1;
+		}
+		r = recvmmsg(s->fd, w->in, IO_BATCH, MSG_DONTWAIT, NULL);
+		if (r <= 0)
+			return;
+		n = 0;
+		bytes = 0;
+		for (i = 0; i < r; i++) {
+			len = w->in[i].msg_len;
+			if (w->in[i].msg_hdr.msg_flags & MSG_TRUNC) {
+				io_drop(w, s, RELAY_DROP_MALFORMED, 1);
+				continue;
+			}
+			k = latch_classify(w->buf[i], len, &ssrc);
+			why = latch_check(s, k, &w->src[i],
+			    w->in[i].msg_hdr.msg_namelen);
+			if (why >= 0) {
+				io_drop(w, s, why, 1);
+				continue;
+			}
+			RELAY_INC(s->packets, 1);
+			RELAY_INC(s->bytes, len);
+			__atomic_store_n(&s->last_packet, now,
+			    __ATOMIC_RELAXED);
+			__atomic_store_n(&s->ssrc, ssrc, __ATOMIC_RELAXED);
+			__atomic_store_n(&s->has_ssrc, 1, __ATOMIC_RELAXED);
+			if ((dst = latch_dest(s)) == NULL) {
+				io_drop(w, s, RELAY_DROP_NO_PEER, 1);
+				continue;
+			}
+			w->oiov[n].iov_base = w->buf[i];
+			w->oiov[n].iov_len = len;
+			memset(&w->out[n].msg_hdr, 0, sizeof(struct msghdr));
+			w->out[n].msg_hdr.msg_name = (void *)&dst->ss;
+			w->out[n].msg_hdr.msg_namelen = dst->len;
+			w->out[n].msg_hdr.msg_iov = &w->oiov[n];
+			w->out[n].msg_hdr.msg_iovlen = 1;
+			bytes += len;
+			n++;
+		}
+		sent = 0;
+		fail = 0;
+		while (sent < n) {
+			i = sendmmsg(s->peer->fd, w->out + sent, n - sent,
+			    MSG_DONTWAIT);
+			if (i <= 0) {
+				/* skip the packet that failed, keep going */
+				io_drop(w, s, RELAY_DROP_SEND_ERROR, 1);
+				bytes -= w->oiov[sent].iov_len;
+				sent++;
+				fail++;
+				continue;
+			}
+			sent += i;
+		}
+		RELAY_INC(w->c.packets, (uint64_t)(n - fail));
+		RELAY_INC(w->c.bytes, bytes);
+		if (r < IO_BATCH)
+			return;
+	}
+}
+
+static void *
+io_run(void *arg)
+{
+	struct worker		*w = arg;
+	struct io		*io = w->io;
+	struct epoll_event	 ev[IO_EVENTS];
+	struct stream		*s;
+	uint32_t		 slot, gen;
+	uint64_t		 now;
+	int			 n, i;
+
+	while (!__atomic_load_n(&io->stop, __ATOMIC_RELAXED)) {
+		n = epoll_wait(w->ep, ev, IO_EVENTS, 100);
+		if (n <= 0)
+			continue;
+		now = (uint64_t)time(NULL);
+		pthread_mutex_lock(&w->mtx);
+		for (i = 0; i < n; i++) {
+			slot = (uint32_t)ev[i].data.u64;
+			gen = (uint32_t)(ev[i].data.u64 >> 32);
+			if (slot >= io->nslots)
+				continue;
+			s = io->slots[slot];
+			if (s == NULL || s->gen != gen)
+				continue;
+			io_drain(w, s, now);
+		}
+		pthread_mutex_unlock(&w->mtx);
+	}
+	return NULL;
+}
+
+struct io *
+io_new(int nworkers, unsigned nslots)
+{
+	struct io	*io;
+	int		 i;
+
+	if (nworkers < 1)
+		nworkers = 1;
+	if ((io = calloc(1, sizeof(*io))) == NULL ||
+	    (io->slots = calloc(nslots, sizeof(*io->slots))) == NULL ||
+	    (io->w = calloc(nworkers, sizeof(*io->w))) == NULL) {
+		log_warn("io_new");
+		if (io != NULL)
+			free(io->slots);
+		free(io);
+		return NULL;
+	}
+	io->nworkers = nworkers;
+	io->nslots = nslots;
+	for (i = 0; i < nworkers; i++) {
+		io->w[i].io = io;
+		io->w[i].id = i;
+		pthread_mutex_init(&io->w[i].mtx, NULL);
+		if ((io->w[i].ep = epoll_create1(EPOLL_CLOEXEC)) == -1) {
+			log_warn("epoll_create1");
+			io->nworkers = i;
+			io_destroy(&io);
+			return NULL;
+		}
+	}
+	return io;
+}
+
+int
+io_start(struct io *io)
+{
+	int	 i;
+
+	for (i = 0; i < io->nworkers; i++) {
+		if (pthread_create(&io->w[i].thread, NULL, io_run,
+		    &io->w[i]) != 0) {
+			log_warnx("pthread_create failed");
+			return -1;
+		}
+		io->w[i].started = 1;
+	}
+	return 0;
+}
+
+void
+io_destroy(struct io **iop)
+{
+	struct io	*io = *iop;
+	int		 i;
+
+	if (io == NULL)
+		return;
+	__atomic_store_n(&io->stop, 1, __ATOMIC_RELAXED);
+	for (i = 0; i < io->nworkers; i++) {
+		if (io->w[i].started)
+			pthread_join(io->w[i].thread, NULL);
+		close(io->w[i].ep);
+		pthread_mutex_destroy(&io->w[i].mtx);
+	}
+	free(io->w);
+	free(io->slots);
+	free(io);
+	*iop = NULL;
+}
+
+int
+io_nworkers(const struct io *io)
+{
+	return io->nworkers;
+}
+
+void
+io_lock(struct io *io, int w)
+{
+	pthread_mutex_lock(&io->w[w].mtx);
+}
+
+void
+io_unlock(struct io *io, int w)
+{
+	pthread_mutex_unlock(&io->w[w].mtx);
+}
+
+int
+io_add(struct io *io, int w, struct stream *s)
+{
+	struct epoll_event	 ev;
+
+	if (s->slot >= io->nslots)
+		return -1;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.u64 = (uint64_t)s->gen << 32 | s->slot;
+	if (epoll_ctl(io->w[w].ep, EPOLL_CTL_ADD, s->fd, &ev) == -1) {
+		log_warn("epoll_ctl add");
+		return -1;
+	}
+	io->slots[s->slot] = s;
+	return 0;
+}
+
+void
+io_del(struct io *io, int w, struct stream *s)
+{
+	if (s->slot < io->nslots && io->slots[s->slot] == s)
+		io->slots[s->slot] = NULL;
+	(void)epoll_ctl(io->w[w].ep, EPOLL_CTL_DEL, s->fd, NULL);
+}
+
+void
+io_totals(struct io *io, struct io_totals *t)
+{
+	int	 i, j;
+
+	memset(t, 0, sizeof(*t));
+	for (i = 0; i < io->nworkers; i++) {
+		t->packets += RELAY_LOAD(io->w[i].c.packets);
+		t->bytes += RELAY_LOAD(io->w[i].c.bytes);
+		for (j = 0; j < RELAY_DROP_COUNT; j++)
+			t->drops[j] += RELAY_LOAD(io->w[i].c.drops[j]);
+	}
+}

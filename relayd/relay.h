@@ -1,0 +1,96 @@
+/*
+ * relay: the data model shared by relayd's modules.
+ *
+ * A call (by SIP call-id) has legs (by ctld's opaque leg id); a leg has
+ * media (one per m= line); a media has two streams, RTP and RTCP, on an
+ * even/odd port pair.  All streams of a call belong to one worker thread
+ * (chosen by hashing the call-id), so both legs' sockets are polled and
+ * written by the same thread and forwarding needs no lock per packet.
+ *
+ * Ownership (see io.c for the locking scheme):
+ *   - the call table, calls, legs and media are created, changed and freed
+ *     by the control thread only, always while holding the owning worker's
+ *     mutex when a stream's fields marked "ctl, under lock" change;
+ *   - the worker holds its mutex for one epoll_wait batch, never per packet;
+ *   - stream counters are written by the worker only (relaxed atomic
+ *     stores) and read by the control thread with relaxed atomic loads.
+ */
+#ifndef RTPSEC_RELAY_H
+#define RTPSEC_RELAY_H
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <stdint.h>
+#include <time.h>
+
+#define RELAY_MAX_MEDIA	16
+#define RELAY_IDLEN	128
+
+/* X(enum, "reason"): why a packet was dropped (metric label). */
+#define RELAY_DROPS(X)				\
+	X(WRONG_SOURCE, "wrong_source")		\
+	X(NO_PEER, "no_peer")			\
+	X(MALFORMED, "malformed")		\
+	X(SEND_ERROR, "send_error")
+
+#define RELAY_DROP_ENUM(e, s)	RELAY_DROP_##e,
+enum relay_drop {
+	RELAY_DROPS(RELAY_DROP_ENUM)
+	RELAY_DROP_COUNT
+};
+extern const char *const relay_drop_names[RELAY_DROP_COUNT];
+
+/* Counters: single writer (the worker), relaxed loads by the control. */
+#define RELAY_INC(field, n)						\
+	__atomic_store_n(&(field), (field) + (n), __ATOMIC_RELAXED)
+#define RELAY_LOAD(field)	__atomic_load_n(&(field), __ATOMIC_RELAXED)
+
+struct relay_addr {
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;		/* 0: unset */
+};
+
+struct stream {
+	int			 fd;		/* RO after create */
+	uint16_t		 port;		/* RO after create */
+	int			 rtcp;		/* RO after create */
+	uint32_t		 slot;		/* RO after create: io slot */
+	uint32_t		 gen;		/* RO after create */
+	struct stream		*peer;		/* ctl, under lock */
+	struct relay_addr	 adv;		/* ctl, under lock */
+	struct relay_addr	 latched;	/* worker; ctl resets under lock */
+	int			 is_latched;	/* worker; ctl resets under lock */
+	/* counters: worker writes, ctl reads relaxed */
+	uint64_t		 packets;
+	uint64_t		 bytes;
+	uint64_t		 drops[RELAY_DROP_COUNT];
+	uint64_t		 last_packet;	/* unix s, 0 never */
+	uint32_t		 ssrc;
+	int			 has_ssrc;
+};
+
+struct media {
+	unsigned		 index;		/* 1-based */
+	int			 pair;		/* ports.c pair index */
+	struct stream		 s[2];		/* [0] RTP, [1] RTCP */
+};
+
+struct leg {
+	char			 id[RELAY_IDLEN];
+	char			 peer[RELAY_IDLEN];	/* "" none */
+	unsigned		 nmedia;
+	struct media		*media[RELAY_MAX_MEDIA];
+	struct leg		*next;
+};
+
+struct call {
+	char			 id[256];
+	uint64_t		 created;	/* unix s */
+	uint64_t		 created_mono;	/* ms */
+	int			 worker;
+	struct leg		*legs;
+	struct call		*next;		/* hash chain */
+};
+
+#endif
