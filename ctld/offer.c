@@ -1,0 +1,454 @@
+/*
+ * offer: the `offer` and `answer` ng commands (ng-protocol.md section 4).
+ *
+ * from-tag names the offerer in both; the answer's SDP belongs to to-tag.
+ * At offer, relayd allocates a leg for the offerer (P) and one for the
+ * callee side (Q, "<untagged N>" until the answer names it; one per
+ * via-branch); P's leg learns P's endpoints, both learn their peer, and
+ * the offer handed on to the callee carries Q's ports.  At answer Q's leg
+ * learns Q's endpoints and the answer handed back carries P's ports.
+ * leg_alloc is idempotent in relayd, so a re-offer keeps its ports.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "libcommon/buf.h"
+#include "libcommon/log.h"
+#include "libcommon/sdp.h"
+#include "ctld/call.h"
+#include "ctld/ctld.h"
+#include "ctld/ngcmd.h"
+#include "ctld/offer.h"
+#include "ctld/relay.h"
+#include "ctld/sdp_rewrite.h"
+#include "ctld/session.h"
+
+
+static int
+oa_str(const struct ngval *d, const char *k, const char **s, size_t *len)
+{
+	if (ngval_get_str(d, k, s, len) == -1) {
+		*s = NULL;
+		*len = 0;
+		return -1;
+	}
+	return 0;
+}
+
+/* The first of several aliases that is present. */
+static void
+oa_str2(const struct ngval *d, const char *k1, const char *k2,
+    const char **s, size_t *len)
+{
+	if (oa_str(d, k1, s, len) == -1)
+		oa_str(d, k2, s, len);
+}
+
+static void
+oa_copy(char *dst, size_t size, const struct ngval *d, const char *k)
+{
+	const char	*s;
+	size_t		 len;
+
+	dst[0] = '\0';
+	if (ngval_get_str(d, k, &s, &len) == 0 && call_str_fits(s, len, size))
+		call_strlcpy(dst, size, s, len);
+}
+
+const char *
+offer_parse(const struct ngval *d, int answer, struct offer_req *o)
+{
+	const struct ngval	*flags, *l, *v;
+
+	memset(o, 0, sizeof(*o));
+	if (oa_str(d, "sdp", &o->sdp, &o->sdp_len) == -1)
+		return "No SDP body in message";
+	if (oa_str(d, "call-id", &o->callid, &o->callid_len) == -1 ||
+	    o->callid_len == 0)
+		return "No call-id in message";
+	if (oa_str(d, "from-tag", &o->from, &o->from_len) == -1 ||
+	    o->from_len == 0)
+		return "No from-tag in message";
+	if (oa_str(d, "to-tag", &o->to, &o->to_len) == -1 && answer)
+		return "No to-tag in message";
+	if (answer && o->to_len == 0)
+		return "No to-tag in message";
+	if (!call_str_fits(o->callid, o->callid_len, CALL_IDLEN))
+		return "Call-ID too long";
+	if (!call_str_fits(o->from, o->from_len, CALL_TAGLEN) ||
+	    !call_str_fits(o->to, o->to_len, CALL_TAGLEN))
+		return "Tag too long";
+	oa_str(d, "via-branch", &o->via, &o->via_len);
+	if (!call_str_fits(o->via, o->via_len, CALL_TAGLEN))
+		o->via_len = CALL_TAGLEN - 1;
+	oa_str2(d, "label", "from-label", &o->label, &o->label_len);
+	oa_str2(d, "set-label", "to-label", &o->set_label, &o->set_label_len);
+	oa_copy(o->media_addr, sizeof(o->media_addr), d, "media-address");
+
+	flags = ngval_get(d, "flags");
+	if ((l = ngval_get(d, "replace")) != NULL) {
+		o->rw.replace_origin = ngval_has(l, "origin");
+		o->rw.replace_session_conn = ngval_has(l, "session-connection");
+		o->rw.sdp_version = ngval_has(l, "SDP-version");
+	}
+	if (flags != NULL) {
+		o->rw.replace_origin |= ngval_has(flags, "replace-origin");
+		o->rw.replace_session_conn |=
+		    ngval_has(flags, "replace-session-connection");
+		o->rw.no_rtcp_attr = ngval_has(flags, "no-rtcp-attribute");
+		o->rw.full_rtcp_attr = ngval_has(flags, "full-rtcp-attribute");
+	}
+	if ((v = ngval_get(d, "ICE")) != NULL && ngval_streq(v, "remove"))
+		o->rw.ice_remove = 1;
+	if ((l = ngval_get(d, "supports")) != NULL)
+		o->load_limit = ngval_has(l, "load limit");
+	/* trust-address is the default; SIP-source-address uses the
+	 * address the SIP message came from, with the SDP's ports */
+	if (flags != NULL && ngval_has(flags, "SIP-source-address") &&
+	    !ngval_has(flags, "trust-address") &&
+	    (l = ngval_get(d, "received-from")) != NULL &&
+	    l->type == NGV_LIST && l->count == 2 && l->child->next != NULL &&
+	    l->child->next->type == NGV_STR &&
+	    call_str_fits(l->child->next->s, l->child->next->len,
+	    sizeof(o->sip_addr)))
+		call_strlcpy(o->sip_addr, sizeof(o->sip_addr),
+		    l->child->next->s, l->child->next->len);
+	if ((l = ngval_get(d, "direction")) != NULL && l->type == NGV_LIST) {
+		int	 i = 0;
+
+		for (v = l->child; v != NULL && i < 2; v = v->next, i++)
+			if (v->type == NGV_STR &&
+			    call_str_fits(v->s, v->len, sizeof(o->dir[i])))
+				call_strlcpy(o->dir[i], sizeof(o->dir[i]),
+				    v->s, v->len);
+	}
+	return NULL;
+}
+
+static void
+oa_set(char *dst, size_t size, const char *s, size_t len)
+{
+	if (s != NULL && len > 0)
+		call_strlcpy(dst, size, s, len);
+}
+
+/* Copies what the party's own SDP says about its media into p. */
+static int
+oa_learn(struct party *p, const struct sdp_session *sdp, size_t n,
+    const struct offer_req *o, int set_codec, struct party *peer)
+{
+	struct sdp_media_info	 mi;
+	size_t			 i;
+
+	if (party_set_nmedia(p, n > p->nmedia ? n : p->nmedia) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		struct media	*m = &p->media[i];
+
+		if (sdp_media_info(sdp, i, &mi) == -1)
+			return -1;
+		snprintf(m->type, sizeof(m->type), "%s", mi.type);
+		snprintf(m->proto, sizeof(m->proto), "%s", mi.proto);
+		snprintf(m->addr, sizeof(m->addr), "%s",
+		    o->sip_addr[0] != '\0' ? o->sip_addr : mi.addr);
+		m->family = strchr(m->addr, ':') != NULL ? 6 : 4;
+		m->rtp = mi.rtp_port;
+		m->rtcp = mi.rtp_port == 0 ? 0 : mi.rtcp_port;
+		m->dir = (int)mi.dir;
+		if (set_codec) {
+			snprintf(m->codec, sizeof(m->codec), "%s", mi.codec);
+			if (peer != NULL && i < peer->nmedia)
+				snprintf(peer->media[i].codec,
+				    sizeof(peer->media[i].codec), "%s",
+				    mi.codec);
+		}
+		if (peer != NULL && i < peer->nmedia &&
+		    (!set_codec || peer->media[i].type[0] == '\0')) {
+			snprintf(peer->media[i].type,
+			    sizeof(peer->media[i].type), "%s", mi.type);
+			snprintf(peer->media[i].proto,
+			    sizeof(peer->media[i].proto), "%s", mi.proto);
+		}
+	}
+	p->have_sdp = 1;
+	return 0;
+}
+
+/* Rewrites sdp for the party `to` (the SDP carries to's leg ports) and
+ * puts it in the reply.  Returns NULL or an error reason. */
+static const char *
+oa_rewrite(struct ng_req *req, const struct sdp_session *sdp, size_t n,
+    struct offer_req *o, const struct party *to)
+{
+	struct sdp_rewrite_media	 rm[SDP_MAX_MEDIA];
+	struct sdp_media_info		 mi;
+	struct buf			 out;
+	const char			*err = NULL;
+	size_t				 i;
+	int				 rc;
+
+	for (i = 0; i < n; i++) {
+		if (sdp_media_info(sdp, i, &mi) == -1 || i >= to->nmedia)
+			return "Failed to parse SDP";
+		rm[i].rtp_port = mi.rtp_port == 0 ? 0 : to->media[i].local_rtp;
+		rm[i].rtcp_port = mi.rtp_port == 0 ? 0 : to->media[i].local_rtcp;
+	}
+	o->rw.addr = o->media_addr[0] != '\0' ? o->media_addr : to->laddr;
+	o->rw.family = strchr(o->rw.addr, ':') != NULL ? 6 : 4;
+	o->rw.media = rm;
+	o->rw.nmedia = n;
+	buf_init(&out);
+	rc = sdp_rewrite(sdp, &o->rw, &out, &err);
+	if (rc == 0 && !out.oom &&
+	    ngval_put_strn(req->arena, req->reply, "sdp", out.p ? out.p : "",
+	    out.len) == 0) {
+		buf_free(&out);
+		return NULL;
+	}
+	buf_free(&out);
+	return err != NULL ? err : "Out of memory";
+}
+
+/* The callee-side party of an offer from P, or -1. */
+static int
+oa_find_callee(const struct call *call, int pi, const struct offer_req *o)
+{
+	const struct party	*p = &call->party[pi];
+	size_t			 i;
+	int			 q;
+
+	if (o->to_len > 0 && (q = call_party_by_tag(call, o->to,
+	    o->to_len)) >= 0 && q != pi)
+		return q;
+	if (o->via_len > 0) {
+		for (i = 0; i < call->nparty; i++) {
+			const struct party	*c = &call->party[i];
+
+			if ((int)i != pi && !c->gone && (c->peer == pi ||
+			    p->peer == (int)i) &&
+			    strlen(c->via_branch) == o->via_len &&
+			    memcmp(c->via_branch, o->via, o->via_len) == 0)
+				return (int)i;
+		}
+		return -1;
+	}
+	if (p->peer >= 0 && !call->party[p->peer].gone)
+		return p->peer;
+	for (i = 0; i < call->nparty; i++)
+		if ((int)i != pi && !call->party[i].gone &&
+		    call->party[i].peer == pi)
+			return (int)i;
+	return -1;
+}
+
+/* The party an answer to P belongs to (to-tag, else an untagged callee of
+ * P on the same via-branch, else P's peer), or -1. */
+static int
+oa_find_answerer(const struct call *call, int pi, const struct offer_req *o)
+{
+	size_t	 i;
+	int	 q;
+
+	if ((q = call_party_by_tag(call, o->to, o->to_len)) >= 0 && q != pi)
+		return q;
+	for (i = 0; i < call->nparty; i++) {
+		const struct party	*c = &call->party[i];
+
+		if ((int)i == pi || c->gone || c->tag[0] != '\0' ||
+		    c->peer != pi)
+			continue;
+		if (o->via_len == 0 || (strlen(c->via_branch) == o->via_len &&
+		    memcmp(c->via_branch, o->via, o->via_len) == 0))
+			return (int)i;
+	}
+	q = call->party[pi].peer;
+	return q >= 0 && !call->party[q].gone ? q : -1;
+}
+
+static enum ng_result
+oa_relay_error(struct ng_req *req, const struct offer_req *o, const char *err)
+{
+	log_warnx("[%.*s] relayd: %s", (int)o->callid_len, o->callid, err);
+	if (strcmp(err, "Ran out of ports") == 0)
+		return ngcmd_error(req, "Ran out of ports");
+	return ngcmd_error(req, "Media relay unavailable");
+}
+
+static int
+oa_limit_reached(struct ctld *c)
+{
+	int	 max = c->cfg->max_sessions;
+
+	if (max == 0)
+		return 0;
+	return max < 0 || calls_active(c->calls) >= (size_t)max;
+}
+
+static uint64_t
+oa_now(uint64_t *us)
+{
+	struct timeval	 tv;
+
+	gettimeofday(&tv, NULL);
+	*us = (uint64_t)tv.tv_usec;
+	return (uint64_t)tv.tv_sec;
+}
+
+enum ng_result
+cmd_offer(struct ctld *c, struct ng_req *req)
+{
+	struct offer_req	 o;
+	struct sdp_session	*sdp;
+	struct call		*call;
+	struct party		*p, *q;
+	const char		*err;
+	char			 rerr[256];
+	size_t			 n;
+	uint64_t		 now, us;
+	int			 pi, qi, created = 0;
+
+	if ((err = offer_parse(req->dict, 0, &o)) != NULL)
+		return ngcmd_error(req, err);
+	if ((sdp = sdp_parse(req->arena, o.sdp, o.sdp_len, &err)) == NULL)
+		return ngcmd_error(req, err ? err : "Failed to parse SDP");
+	if ((n = sdp_media_count(sdp)) == 0 || n > SDP_MAX_MEDIA)
+		return ngcmd_error(req, "Incomplete SDP specification");
+	now = oa_now(&us);
+	if ((call = calls_find(c->calls, o.callid, o.callid_len)) == NULL) {
+		if (oa_limit_reached(c)) {
+			c->calls_rejected++;
+			req->errmsg = "Parallel session limit reached";
+			log_info("offer refused: parallel session limit");
+			return o.load_limit ? NG_RES_LOAD_LIMIT : NG_RES_ERROR;
+		}
+		if ((call = calls_add(c->calls, o.callid, o.callid_len)) == NULL)
+			return ngcmd_error(req, "Out of memory");
+		call->created = now;
+		call->created_us = us;
+		created = 1;
+	} else if (call->delete_at_ms != 0) {
+		log_info("[%s] re-offer cancels the pending delete", call->id);
+		call->delete_at_ms = 0;
+	}
+	if ((pi = call_party_by_tag(call, o.from, o.from_len)) < 0 &&
+	    (pi = call_party_add(call, o.from, o.from_len, now)) < 0)
+		goto full;
+	if ((qi = oa_find_callee(call, pi, &o)) < 0) {
+		if ((qi = call_party_add(call, o.to_len ? o.to : NULL, o.to_len,
+		    now)) < 0)
+			goto full;
+		oa_set(call->party[qi].via_branch, CALL_TAGLEN, o.via, o.via_len);
+	}
+	p = &call->party[pi];
+	q = &call->party[qi];
+	p->peer = qi;
+	q->peer = pi;
+	p->delete_at_ms = q->delete_at_ms = 0;
+	oa_set(p->label, CALL_TAGLEN, o.label, o.label_len);
+	oa_set(q->label, CALL_TAGLEN, o.set_label, o.set_label_len);
+	memcpy(p->direction, o.dir, sizeof(p->direction));
+	if (party_set_nmedia(q, n > q->nmedia ? n : q->nmedia) == -1 ||
+	    oa_learn(p, sdp, n, &o, 0, q) == -1)
+		goto oom;
+	if (c->relay == NULL) {
+		snprintf(rerr, sizeof(rerr), "no relayd");
+		goto relay;
+	}
+	if (relay_leg_alloc(c->relay, call->id, p, n, rerr, sizeof(rerr)) == -1 ||
+	    relay_leg_alloc(c->relay, call->id, q, n, rerr, sizeof(rerr)) == -1 ||
+	    relay_leg_update(c->relay, call->id, p, q->leg, 1, rerr,
+	    sizeof(rerr)) == -1 ||
+	    relay_leg_update(c->relay, call->id, q, p->leg, 0, rerr,
+	    sizeof(rerr)) == -1)
+		goto relay;
+	if ((err = oa_rewrite(req, sdp, n, &o, q)) != NULL) {
+		if (created)
+			session_end(c, &call, SESSION_ABORTED, 0, NULL);
+		return ngcmd_error(req, err);
+	}
+	call->last_signal = now;
+	if (created) {
+		c->calls_created++;
+		log_info("[%s] call created by offer from %s", call->id,
+		    p->tag);
+	}
+	session_save(c, call);
+	return NG_RES_OK;
+ relay:
+	/* a relayd that did not answer is not asked again: the deadline
+	 * is spent, and relayd's media timeout frees what it may hold */
+	if (created)
+		session_end(c, &call, SESSION_ABORTED, c->relay == NULL ||
+		    relay_down(c->relay), NULL);
+	return oa_relay_error(req, &o, rerr);
+ full:
+	if (created)
+		session_end(c, &call, SESSION_ABORTED, 1, NULL);
+	return ngcmd_error(req, "Too many participants in call");
+ oom:
+	if (created)
+		session_end(c, &call, SESSION_ABORTED, 1, NULL);
+	return ngcmd_error(req, "Out of memory");
+}
+
+enum ng_result
+cmd_answer(struct ctld *c, struct ng_req *req)
+{
+	struct offer_req	 o;
+	struct sdp_session	*sdp;
+	struct call		*call;
+	struct party		*p, *q;
+	const char		*err;
+	char			 rerr[256];
+	size_t			 n;
+	uint64_t		 now, us;
+	int			 pi, qi;
+
+	if ((err = offer_parse(req->dict, 1, &o)) != NULL)
+		return ngcmd_error(req, err);
+	if ((call = calls_find(c->calls, o.callid, o.callid_len)) == NULL ||
+	    call->delete_at_ms != 0 ||
+	    (pi = call_party_by_tag(call, o.from, o.from_len)) < 0 ||
+	    (qi = oa_find_answerer(call, pi, &o)) < 0)
+		return ngcmd_error(req, "Unknown call-id");
+	if ((sdp = sdp_parse(req->arena, o.sdp, o.sdp_len, &err)) == NULL)
+		return ngcmd_error(req, err ? err : "Failed to parse SDP");
+	if ((n = sdp_media_count(sdp)) == 0 || n > SDP_MAX_MEDIA)
+		return ngcmd_error(req, "Incomplete SDP specification");
+	now = oa_now(&us);
+	p = &call->party[pi];
+	q = &call->party[qi];
+	if (q->tag[0] == '\0' || call_party_by_tag(call, o.to, o.to_len) < 0)
+		call_strlcpy(q->tag, sizeof(q->tag), o.to, o.to_len);
+	oa_set(q->via_branch, CALL_TAGLEN, q->via_branch[0] ? NULL : o.via,
+	    o.via_len);
+	oa_set(q->label, CALL_TAGLEN, o.label, o.label_len);
+	oa_set(p->label, CALL_TAGLEN, o.set_label, o.set_label_len);
+	memcpy(q->direction, o.dir, sizeof(q->direction));
+	p->peer = qi;
+	q->peer = pi;
+	if (c->relay == NULL) {
+		snprintf(rerr, sizeof(rerr), "no relayd");
+		return oa_relay_error(req, &o, rerr);
+	}
+	/* more media in the answer than offered: ports for them too */
+	if ((n > q->nmedia && (party_set_nmedia(q, n) == -1 ||
+	    relay_leg_alloc(c->relay, call->id, q, n, rerr, sizeof(rerr)) == -1)) ||
+	    (n > p->nmedia && (party_set_nmedia(p, n) == -1 ||
+	    relay_leg_alloc(c->relay, call->id, p, n, rerr, sizeof(rerr)) == -1)))
+		return oa_relay_error(req, &o, rerr);
+	if (oa_learn(q, sdp, n, &o, 1, p) == -1)
+		return ngcmd_error(req, "Out of memory");
+	if (relay_leg_update(c->relay, call->id, q, p->leg, 1, rerr,
+	    sizeof(rerr)) == -1 ||
+	    relay_leg_update(c->relay, call->id, p, q->leg, 0, rerr,
+	    sizeof(rerr)) == -1)
+		return oa_relay_error(req, &o, rerr);
+	if ((err = oa_rewrite(req, sdp, n, &o, p)) != NULL)
+		return ngcmd_error(req, err);
+	call->last_signal = now;
+	log_info("[%s] answered by %s", call->id, q->tag);
+	session_save(c, call);
+	return NG_RES_OK;
+}

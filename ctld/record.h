@@ -1,0 +1,28 @@
+/*
+ * record: a call as stored in Redis (the `data` field of the call's hash,
+ * docs/redis.md): one msgpack map, versioned (RECORD_VERSION), that
+ * record_decode() reads back tolerantly: unknown keys are skipped, missing
+ * ones keep their defaults, so older and newer writers interoperate.
+ * No secrets are stored yet; when SRTP keys are, they will be wrapped by
+ * keyd's KEK before they reach this encoder.
+ */
+#ifndef CTLD_RECORD_H
+#define CTLD_RECORD_H
+
+#include <stddef.h>
+
+#include <msgpack.h>
+
+#include "ctld/call.h"
+
+#define RECORD_VERSION	1
+
+/* Appends the record of c to sb (msgpack_sbuffer_init'ed by the caller). */
+void	record_encode(msgpack_sbuffer *, const struct call *, const char *node);
+/* Fills c (zeroed by the caller; party media arrays are allocated and
+ * owned by c) from a record.  0, or -1 when the data is not a record or
+ * its call-id does not fit.  A call that was pending deletion comes back
+ * with delete_at_ms = 1: the reaper ends it at once. */
+int	record_decode(const void *, size_t, struct call *);
+
+#endif

@@ -1,0 +1,43 @@
+/*
+ * relay: ctld's client of relayd's ROUTER (docs/ipc.md: leg_alloc,
+ * leg_update, call_delete, call_query, call_list).  Every request has the
+ * deadline given at creation (ipc_timeout_ms): a relayd that is down or
+ * slow yields -1 and a reason, never a hang.
+ */
+#ifndef CTLD_RELAY_H
+#define CTLD_RELAY_H
+
+#include <stddef.h>
+
+#include "libcommon/ipc.h"
+#include "ctld/call.h"
+
+struct relay;
+
+struct relay	*relay_new(const char *endpoint, int timeout_ms);
+void		 relay_destroy(struct relay **);
+void		 relay_set_timeout(struct relay *, int timeout_ms);
+/* 1 when the last request got no reply at all (relayd down or too slow),
+ * 0 when relayd answered (even with an error). */
+int		 relay_down(const struct relay *);
+
+/* leg_alloc for p's leg with nmedia media: fills p->laddr, p->lfamily and
+ * media[i].local_rtp/local_rtcp (p->media must hold nmedia entries).
+ * Returns 0, or -1 with the reason (relayd's error, e.g. "Ran out of
+ * ports", or the transport's) in err. */
+int	relay_leg_alloc(struct relay *, const char *call, struct party *p,
+	    size_t nmedia, char *err, size_t errlen);
+/* leg_update: peer (leg id, NULL to leave it) and, when with_media, the
+ * endpoints p's own SDP advertised.  0 or -1 with err. */
+int	relay_leg_update(struct relay *, const char *call,
+	    const struct party *p, const char *peer, int with_media,
+	    char *err, size_t errlen);
+/* call_delete of the whole call (leg NULL) or one leg; on 0, *r holds the
+ * reply (its "legs" is call_query's structure); free it with ipc_r_free().
+ * -1: r->error says why (r freed by the caller either way). */
+int	relay_call_delete(struct relay *, const char *call, const char *leg,
+	    struct ipc_r *r);
+int	relay_call_query(struct relay *, const char *call, struct ipc_r *r);
+int	relay_call_list(struct relay *, struct ipc_r *r);
+
+#endif

@@ -1,0 +1,48 @@
+/*
+ * session: the life of a call across ctld, relayd and Redis: creation,
+ * saving the record, deletion now or after a delay (delete-delay reaping),
+ * relayd's media timeouts, reconciliation with relayd's call_list, and
+ * restoring calls from Redis at start-up.
+ *
+ * Counters: calls_created when an offer created a call; calls_deleted
+ * when a call ended by delete (now or reaped later) or was found gone from
+ * relayd while pending deletion; calls_timedout when relayd timed it out
+ * (event) or no longer had a live call.  rtpsec_calls_active = calls not
+ * pending deletion.
+ */
+#ifndef CTLD_SESSION_H
+#define CTLD_SESSION_H
+
+#include <stdint.h>
+
+#include "libcommon/ipc.h"
+#include "ctld/call.h"
+
+struct ctld;
+
+enum session_end {
+	SESSION_DELETED,	/* delete command, reaped delete-delay */
+	SESSION_TIMEDOUT,	/* relayd: no media */
+	SESSION_ABORTED		/* offer failed: never counted as created */
+};
+
+/* Writes (or queues) the call's record in Redis; no-op without a store. */
+void	session_save(struct ctld *, const struct call *);
+/* Frees the call everywhere: relayd (unless it is known gone), Redis,
+ * ctld.  *cp is NULLed.  When final is not NULL (zeroed by the caller)
+ * and relayd answered, final holds the call_delete reply (final->root
+ * set); the caller frees it with ipc_r_free() in every case. */
+void	session_end(struct ctld *, struct call **, enum session_end,
+	    int relay_gone, struct ipc_r *final);
+/* Deletes one branch party (its relayd leg) now. */
+void	session_end_party(struct ctld *, struct call *, int party);
+/* Reaps calls and branches whose delete delay has passed. */
+void	session_reap(struct ctld *, uint64_t now_ms);
+/* relayd reported that call id timed out. */
+void	session_timeout(struct ctld *, const char *id, size_t len);
+/* Drops the calls relayd no longer has (call_list). */
+void	session_reconcile(struct ctld *);
+/* Loads this node's records from Redis; returns how many. */
+int	session_restore(struct ctld *);
+
+#endif

@@ -1,0 +1,496 @@
+/*
+ * Unit tests for ctld's ng front end: framing (ng_split, TCP message
+ * ends), the reply cache (ngcache, and through ng_handle as in reference
+ * transcript 08), the source allow-list, and the error strings of
+ * transcript 07 for requests that never reach relayd.  Runs without
+ * relayd and Redis (ctld.relay and ctld.store are NULL).
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "libcommon/buf.h"
+#include "libcommon/config.h"
+#include "ctld/acl.h"
+#include "ctld/call.h"
+#include "ctld/ctld.h"
+#include "ctld/ng.h"
+#include "ctld/ngcache.h"
+#include "ctld/ngcmd.h"
+#include "ctld/offer.h"
+#include "libcommon/bencode.h"
+
+static struct config	 cfg;
+static struct ctld	 ctld;
+
+static int
+setup(void **state)
+{
+	char	 err[256];
+
+	(void)state;
+	assert_int_equal(config_load(&cfg, NULL, err, sizeof(err)), 0);
+	memset(&ctld, 0, sizeof(ctld));
+	ctld.cfg = &cfg;
+	ctld.calls = calls_new();
+	ctld.cache = ngcache_new(1000, 1 << 20, 30000, 0);
+	assert_non_null(ctld.calls);
+	assert_non_null(ctld.cache);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	calls_destroy(&ctld.calls);
+	ngcache_destroy(&ctld.cache);
+	return 0;
+}
+
+/* Sends one message through ng_handle; returns the reply ("" if none). */
+static const char *
+roundtrip(const char *msg, size_t len)
+{
+	static struct buf	 out;
+
+	buf_free(&out);
+	if (ng_handle(&ctld, msg, len, "127.0.0.1", &out, NG_UDP_MAX) == -1)
+		return NULL;
+	buf_addc(&out, '\0');
+	return out.p;
+}
+
+#define RT(s)	roundtrip((s), sizeof(s) - 1)
+
+static void
+test_split(void **state)
+{
+	const char	*c, *p;
+	size_t		 cl, pl;
+
+	(void)state;
+	assert_int_equal(ng_split("1_2_3 d7:command4:pinge", 23, &c, &cl, &p,
+	    &pl), 0);
+	assert_int_equal(cl, 5);
+	assert_memory_equal(c, "1_2_3", 5);
+	assert_int_equal(pl, 17);
+	assert_int_equal(ng_split("nospace", 7, &c, &cl, &p, &pl), -1);
+	assert_int_equal(ng_split(" d7:command4:pinge", 18, &c, &cl, &p,
+	    &pl), -1);
+	assert_int_equal(ng_split("x ", 2, &c, &cl, &p, &pl), 0);
+	assert_int_equal(pl, 0);
+}
+
+static void
+test_errors(void **state)
+{
+	(void)state;
+	/* transcript 07 */
+	assert_null(RT("d7:command4:pinge"));
+	assert_int_equal(ctld.ng_dropped[CTLD_NG_DROP_NO_COOKIE], 1);
+	assert_string_equal(RT("err_3 "), "err_3 d6:result5:error"
+	    "12:error-reason25:Invalid data (no payload)e");
+	assert_string_equal(RT("err_2 hello"), "err_2 d6:result5:error"
+	    "12:error-reason22:Invalid NG data formate");
+	assert_string_equal(RT("err_1 d7:command4:pin"), "err_1 d6:result5:"
+	    "error12:error-reason35:Could not decode bencode dictionarye");
+	assert_string_equal(RT("e4 d7:call-id2:e1e"), "e4 d6:result5:error"
+	    "12:error-reason36:Dictionary contains no key \"command\"e");
+	assert_string_equal(RT("e5 d7:command10:frobnicate7:call-id2:e1e"),
+	    "e5 d6:result5:error12:error-reason20:Unrecognized commande");
+	assert_string_equal(RT("e6 d7:command5:offer8:from-tag1:x3:sdp3:v=0e"),
+	    "e6 d6:result5:error12:error-reason21:No call-id in messagee");
+	assert_string_equal(RT("e7 d7:command5:offer7:call-id2:e18:from-tag"
+	    "1:xe"), "e7 d6:result5:error12:error-reason22:No SDP body in "
+	    "messagee");
+	assert_string_equal(RT("e8 d7:command6:answer7:call-id2:e18:from-tag"
+	    "1:x3:sdp3:v=0e"), "e8 d6:result5:error12:error-reason20:No "
+	    "to-tag in messagee");
+	assert_string_equal(RT("e9 d7:command6:answer7:call-id12:no-such-call"
+	    "8:from-tag1:x6:to-tag1:y3:sdp3:v=0e"), "e9 d6:result5:error"
+	    "12:error-reason15:Unknown call-ide");
+	assert_string_equal(RT("e10 d7:command5:query7:call-id12:no-such-"
+	    "calle"), "e10 d6:result5:error12:error-reason15:Unknown call-ide");
+	assert_string_equal(RT("e11 d7:command6:delete7:call-id12:no-such-call"
+	    "8:from-tag1:xe"), "e11 d7:warning38:Call-ID not found or tags "
+	    "didn't match6:result2:oke");
+	assert_string_equal(RT("e12 d7:command6:delete7:call-id12:no-such-call"
+	    "8:from-tag1:x5:flagsl5:fatalee"), "e12 d6:result5:error"
+	    "12:error-reason38:Call-ID not found or tags didn't matche");
+	assert_string_equal(RT("e13 d7:command4:list5:limiti-1ee"), "e13 "
+	    "d6:result5:error12:error-reason27:invalid limit, must be >= 0e");
+	assert_string_equal(RT("e14 d7:command4:list5:limit2:-1e"), "e14 "
+	    "d6:result5:error12:error-reason27:invalid limit, must be >= 0e");
+	assert_string_equal(RT("e15 d7:command4:liste"),
+	    "e15 d5:callsle6:result2:oke");
+}
+
+static void
+test_cache(void **state)
+{
+	(void)state;
+	/* transcript 08: a repeated cookie replays the first reply */
+	assert_string_equal(RT("dup_1 d7:command4:pinge"),
+	    "dup_1 d6:result4:ponge");
+	assert_string_equal(RT("dup_1 d7:command4:liste"),
+	    "dup_1 d6:result4:ponge");
+	assert_int_equal(ctld.ng_requests[NG_CMD_LIST][NG_RES_OK], 0);
+	assert_string_equal(RT("json_1 {\"command\":\"ping\"}"),
+	    "json_1 {\"result\":\"pong\"}");
+	assert_string_equal(RT("k1 d8:supportsl10:load limite7:command4:pinge"),
+	    "k1 d6:result4:ponge");
+	/* two generations: survives one rotation, not two */
+	ngcache_rotate(ctld.cache);
+	assert_string_equal(RT("dup_1 d7:command4:liste"),
+	    "dup_1 d6:result4:ponge");
+	ngcache_rotate(ctld.cache);
+	assert_string_equal(RT("dup_1 d7:command4:liste"),
+	    "dup_1 d5:callsle6:result2:oke");
+}
+
+static void
+test_cache_bounds(void **state)
+{
+	struct ngcache	*c;
+	const char	*r;
+	size_t		 len;
+	char		 k[16];
+	int		 i;
+
+	(void)state;
+	c = ngcache_new(10, 1 << 20, 1000, 0);
+	for (i = 0; i < 100; i++) {
+		snprintf(k, sizeof(k), "c%d", i);
+		assert_int_equal(ngcache_put(c, k, strlen(k), "r", 1), 0);
+		assert_true(ngcache_entries(c) <= 10);
+	}
+	assert_non_null(r = ngcache_get(c, "c99", 3, &len));
+	assert_int_equal(len, 1);
+	assert_null(ngcache_get(c, "c0", 2, &len));
+	/* too large for a generation: not cached */
+	ngcache_destroy(&c);
+	c = ngcache_new(10, 200, 1000, 0);
+	assert_int_equal(ngcache_put(c, "big", 3, "0123456789012345678901234"
+	    "567890123456789012345678901234567890123456789012345678901234567"
+	    "8901234567890123456789", 90), -1);
+	/* time-based swap */
+	assert_int_equal(ngcache_put(c, "a", 1, "x", 1), 0);
+	ngcache_tick(c, 500);
+	assert_non_null(ngcache_get(c, "a", 1, &len));
+	ngcache_tick(c, 1000);
+	assert_non_null(ngcache_get(c, "a", 1, &len));
+	ngcache_tick(c, 2000);
+	assert_null(ngcache_get(c, "a", 1, &len));
+	ngcache_destroy(&c);
+	assert_null(c);
+}
+
+static void
+test_tcp_framing(void **state)
+{
+	const char	*two = "a d7:command4:pinge\r\nb {\"command\":\"x}\"}";
+
+	(void)state;
+	assert_int_equal(ng_tcp_msglen(two, strlen(two)), 19);
+	assert_int_equal(ng_tcp_msglen(two + 19, strlen(two + 19)),
+	    strlen(two + 19));
+	assert_int_equal(ng_tcp_msglen("a d7:comm", 9), 0);
+	assert_int_equal(ng_tcp_msglen("a d3:sdp10:v=0", 14), 0);
+	assert_int_equal(ng_tcp_msglen("a ", 2), 0);
+	assert_int_equal(ng_tcp_msglen("abc", 3), 0);
+	assert_int_equal(ng_tcp_msglen("a hello", 7), -1);
+	/* leading line ends are skipped; a cookie needs its space */
+	assert_int_equal(ng_tcp_msglen("\r\nd1:xe", 7), 0);
+	assert_int_equal(ng_tcp_msglen("a di1x", 6), -1);
+	assert_int_equal(ng_tcp_msglen("a d3:keyl1:a1:bei-3ee", 21), 21);
+}
+
+static void
+test_acl(void **state)
+{
+	struct acl		*a;
+	struct sockaddr_in	 s4;
+	struct sockaddr_in6	 s6;
+	char			 err[128];
+
+	(void)state;
+	a = acl_new("127.0.0.0/8 ::1/128,10.1.2.0/23", err, sizeof(err));
+	assert_non_null(a);
+	assert_int_equal(acl_count(a), 3);
+	memset(&s4, 0, sizeof(s4));
+	s4.sin_family = AF_INET;
+	inet_pton(AF_INET, "127.9.9.9", &s4.sin_addr);
+	assert_true(acl_match(a, (struct sockaddr *)&s4));
+	inet_pton(AF_INET, "10.1.3.255", &s4.sin_addr);
+	assert_true(acl_match(a, (struct sockaddr *)&s4));
+	inet_pton(AF_INET, "10.1.4.0", &s4.sin_addr);
+	assert_false(acl_match(a, (struct sockaddr *)&s4));
+	memset(&s6, 0, sizeof(s6));
+	s6.sin6_family = AF_INET6;
+	inet_pton(AF_INET6, "::1", &s6.sin6_addr);
+	assert_true(acl_match(a, (struct sockaddr *)&s6));
+	inet_pton(AF_INET6, "::ffff:127.0.0.1", &s6.sin6_addr);
+	assert_true(acl_match(a, (struct sockaddr *)&s6));
+	inet_pton(AF_INET6, "2001:db8::1", &s6.sin6_addr);
+	assert_false(acl_match(a, (struct sockaddr *)&s6));
+	acl_destroy(&a);
+	assert_null(acl_new("127.0.0.0/33", err, sizeof(err)));
+	assert_null(acl_new("localhost", err, sizeof(err)));
+	a = acl_new("", err, sizeof(err));
+	assert_non_null(a);
+	assert_false(acl_match(a, (struct sockaddr *)&s6));
+	acl_destroy(&a);
+}
+
+static void
+test_table(void **state)
+{
+	(void)state;
+	assert_int_equal(ngcmd_lookup("offer", 5), NG_CMD_OFFER);
+	assert_int_equal(ngcmd_lookup("Offer", 5), NG_CMD_UNKNOWN);
+	assert_int_equal(ngcmd_lookup("statistics", 10), NG_CMD_STATISTICS);
+	assert_string_equal(ngcmd_stat_name(NG_CMD_STATISTICS), "stats");
+	assert_string_equal(ngcmd_name(NG_CMD_UNKNOWN), "unknown");
+	assert_string_equal(ngcmd_result_name(NG_RES_LOAD_LIMIT), "load limit");
+	assert_string_equal(ctld_ng_drop_name(CTLD_NG_DROP_NOT_ALLOWED),
+	    "not_allowed");
+}
+
+static void
+test_statistics(void **state)
+{
+	const char	*r;
+
+	(void)state;
+	assert_non_null(RT("s0 d7:command4:pinge"));
+	r = RT("s1 d7:command10:statisticse");
+	assert_non_null(r);
+	assert_non_null(strstr(r, "17:currentstatisticsd11:sessionsowni0e"));
+	assert_non_null(strstr(r, "6:uptime"));
+	assert_non_null(strstr(r, "5:proxy9:127.0.0.19:pingcounti1e"));
+	assert_non_null(strstr(r, "14:totalpingcounti"));
+	assert_non_null(strstr(r, "6:result2:oke"));
+}
+
+static void
+test_calls(void **state)
+{
+	struct calls	*cs = calls_new();
+	struct call	*c;
+	char		 k[64];
+	int		 a, b;
+
+	(void)state;
+	c = calls_add(cs, "c1", 2);
+	assert_non_null(c);
+	assert_null(calls_add(cs, "x\0y", 3));
+	assert_ptr_equal(calls_find(cs, "c1", 2), c);
+	a = call_party_add(c, "A", 1, 1);
+	b = call_party_add(c, NULL, 0, 1);
+	assert_int_equal(a, 0);
+	assert_int_equal(b, 1);
+	party_key(&c->party[b], k, sizeof(k));
+	assert_string_equal(k, "<untagged 1>");
+	assert_string_equal(c->party[b].leg, "L2");
+	assert_int_equal(call_party_by_tag(c, "A", 1), 0);
+	assert_int_equal(call_party_by_tag(c, "", 0), -1);
+	assert_int_equal(calls_active(cs), 1);
+	c->delete_at_ms = 5;
+	assert_int_equal(calls_active(cs), 0);
+	assert_int_equal(calls_count(cs), 1);
+	calls_remove(cs, &c);
+	assert_null(calls_find(cs, "c1", 2));
+	calls_destroy(&cs);
+}
+
+/* Decodes a bencode dict for offer_parse(). */
+static const char *
+parse(struct ngarena *a, const char *benc, int answer, struct offer_req *o)
+{
+	const char	*err = NULL;
+	struct ngval	*d;
+
+	d = bencode_decode(a, benc, strlen(benc), &err);
+	assert_non_null(d);
+	return offer_parse(d, answer, o);
+}
+
+static void
+test_flags(void **state)
+{
+	struct ngarena		*a = ngarena_new();
+	struct offer_req	 o;
+
+	(void)state;
+	/* Kamailio's default offer (transcript 12): only the basics */
+	assert_null(parse(a,
+	    "d8:supportsl10:load limite3:sdp3:v=07:call-id2:c113:"
+	    "received-froml3:IP49:127.0.0.2e8:from-tag1:A7:comman"
+	    "d5:offere", 0, &o));
+	assert_true(o.load_limit);
+	assert_int_equal(o.callid_len, 2);
+	assert_int_equal(o.to_len, 0);
+	assert_false(o.rw.replace_origin);
+	assert_false(o.rw.ice_remove);
+	assert_string_equal(o.sip_addr, "");	/* trust-address default */
+
+	/* everything the issue asks for, spaces and hyphens mixed */
+	assert_null(parse(a,
+	    "d3:sdp3:v=07:call id2:c18:from-tag1:A6:to-tag1:B10:v"
+	    "ia-branch2:b17:replacel6:origin18:session connection"
+	    "11:SDP-versione3:ICE6:remove5:flagsl18:SIP-source-ad"
+	    "dress17:no-rtcp-attribute19:full rtcp-attribute12:un"
+	    "known-flage13:received-froml3:IP48:10.0.0.7e13:media"
+	    "-address9:127.0.0.99:directionl8:internal8:externale"
+	    "5:label6:caller9:set-label6:callee11:no-such-key1:xe", 1, &o));
+	assert_true(o.rw.replace_origin);
+	assert_true(o.rw.replace_session_conn);
+	assert_true(o.rw.sdp_version);
+	assert_true(o.rw.ice_remove);
+	assert_true(o.rw.no_rtcp_attr);
+	assert_true(o.rw.full_rtcp_attr);
+	assert_false(o.load_limit);
+	assert_string_equal(o.sip_addr, "10.0.0.7");
+	assert_string_equal(o.media_addr, "127.0.0.9");
+	assert_string_equal(o.dir[0], "internal");
+	assert_string_equal(o.dir[1], "external");
+	assert_int_equal(o.label_len, 6);
+	assert_memory_equal(o.label, "caller", 6);
+	assert_memory_equal(o.set_label, "callee", 6);
+	assert_memory_equal(o.via, "b1", 2);
+	assert_memory_equal(o.to, "B", 1);
+
+	/* from-label / to-label aliases; trust-address wins */
+	assert_null(parse(a,
+	    "d3:sdp3:v=07:call-id2:c18:from-tag1:A10:from-label1:"
+	    "x8:to-label1:y5:flagsl18:SIP-source-address13:trust-"
+	    "addresse13:received-froml3:IP48:10.0.0.7ee", 0, &o));
+	assert_memory_equal(o.label, "x", 1);
+	assert_memory_equal(o.set_label, "y", 1);
+	assert_string_equal(o.sip_addr, "");
+
+	/* the order of rtpengine's checks */
+	assert_string_equal(parse(a, "d7:call-id1:xe", 0, &o),
+	    "No SDP body in message");
+	assert_string_equal(parse(a, "d3:sdp1:xe", 0, &o),
+	    "No call-id in message");
+	assert_string_equal(parse(a, "d3:sdp1:x7:call-id1:xe", 0, &o),
+	    "No from-tag in message");
+	assert_string_equal(parse(a, "d3:sdp1:x7:call-id1:x8:from-tag1:ae", 1,
+	    &o), "No to-tag in message");
+	assert_null(parse(a,
+	    "d3:sdp1:x7:call-id1:x8:from-tag1:ae", 0, &o));
+	ngarena_destroy(&a);
+}
+
+static void
+test_too_large(void **state)
+{
+	struct buf	 out;
+	char		 id[CALL_IDLEN];
+	int		 i;
+
+	(void)state;
+	memset(id, 'x', sizeof(id) - 1);
+	id[sizeof(id) - 1] = '\0';
+	for (i = 0; i < 300; i++) {
+		id[0] = (char)('0' + i / 100);
+		id[1] = (char)('0' + i / 10 % 10);
+		id[2] = (char)('0' + i % 10);
+		assert_non_null(calls_add(ctld.calls, id, strlen(id)));
+	}
+	/* a 77 KB list: an error over UDP, never a silent loss */
+	assert_string_equal(RT("big d7:command4:list5:limiti1000ee"),
+	    "big d6:result5:error12:error-reason32:Reply too large for UDP, "
+	    "use TCPe");
+	/* the default limit is 32 */
+	buf_init(&out);
+	assert_int_equal(ng_handle(&ctld, "b2 d7:command4:liste", 20,
+	    "127.0.0.1", &out, NG_UDP_MAX), 0);
+	assert_true(out.len > 32 * 255 && out.len < 33 * 262);
+	buf_reset(&out);
+	assert_int_equal(ng_handle(&ctld, "b3 d7:command4:list5:limiti1000ee",
+	    33, "127.0.0.1", &out, NG_TCP_MAX), 0);
+	assert_true(out.len > 300 * 255);
+	buf_free(&out);
+}
+
+/* Mutated requests and streams: every one gets a reply or a counted
+ * drop, nothing crashes (run under ASan by `make asan`). */
+static void
+test_random_input(void **state)
+{
+	static const char *const base[] = {
+		"d7:command5:offer7:call-id2:z18:from-tag1:x3:sdp47:v=0\r\n"
+		    "o=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\nm=audio 1 RTP/AVP 0e",
+		"d7:command6:delete7:call-id1:z5:flagsl5:fatalee",
+		"{\"command\":\"query\",\"call-id\":[1,{\"a\":\"b\"}]}",
+		"d7:command4:list5:limit3:-12e",
+		"d7:command6:answer7:call-id1:z8:from-tag1:x6:to-tag1:y"
+		    "3:sdp3:v=0e",
+		"d7:command10:statistics8:supportsl10:load limitee",
+	};
+	char		 msg[512];
+	struct buf	 out;
+	unsigned	 seed = 1;
+	size_t		 len, j;
+	ssize_t		 ml;
+	int		 i, k;
+
+	(void)state;
+	buf_init(&out);
+	for (i = 0; i < 5000; i++) {
+		const char	*b = base[i % 6];
+
+		len = (size_t)snprintf(msg, sizeof(msg), "r%d %s", i, b);
+		for (k = rand_r(&seed) % 4; k > 0; k--)
+			msg[rand_r(&seed) % len] = (char)rand_r(&seed);
+		if (rand_r(&seed) % 8 == 0)
+			len = (size_t)rand_r(&seed) % len;
+		buf_reset(&out);
+		if (ng_handle(&ctld, msg, len, "127.0.0.1", &out,
+		    NG_UDP_MAX) == 0)
+			assert_true(out.len > 0);
+		for (j = 0; j < len; j += (size_t)ml) {
+			ml = ng_tcp_msglen(msg + j, len - j);
+			if (ml <= 0)
+				break;
+		}
+	}
+	buf_free(&out);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_split),
+		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cache, setup, teardown),
+		cmocka_unit_test(test_cache_bounds),
+		cmocka_unit_test(test_tcp_framing),
+		cmocka_unit_test(test_acl),
+		cmocka_unit_test(test_table),
+		cmocka_unit_test_setup_teardown(test_statistics, setup,
+		    teardown),
+		cmocka_unit_test(test_calls),
+		cmocka_unit_test(test_flags),
+		cmocka_unit_test_setup_teardown(test_too_large, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_random_input, setup,
+		    teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
