@@ -7,6 +7,7 @@
  * peer that is down or slow loses the message (ZMQ_DONTWAIT), and the
  * caller's deadline turns that into an error instead of a hang.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "libcommon/ipc.h"
@@ -284,7 +285,13 @@ ipc_r_parse(struct ipc_r *r, const void *data, size_t len)
 	memset(r, 0, sizeof(*r));
 	msgpack_unpacked_init(&r->u);
 	r->op = IPC_OP_UNKNOWN;
-	if (msgpack_unpack_next(&r->u, data, len, &off) !=
+	if (len == 0 || (r->copy = malloc(len)) == NULL) {
+		snprintf(r->error, sizeof(r->error), len ? "out of memory" :
+		    "empty message");
+		return -1;
+	}
+	memcpy(r->copy, data, len);
+	if (msgpack_unpack_next(&r->u, r->copy, len, &off) !=
 	    MSGPACK_UNPACK_SUCCESS) {
 		snprintf(r->error, sizeof(r->error), "not msgpack");
 		return -1;
@@ -332,7 +339,10 @@ void
 ipc_r_free(struct ipc_r *r)
 {
 	msgpack_unpacked_destroy(&r->u);
+	msgpack_unpacked_init(&r->u);
 	r->root = NULL;
+	free(r->copy);
+	r->copy = NULL;
 }
 
 /* ---- transport ------------------------------------------------------- */
@@ -494,10 +504,17 @@ ipc_client_call(struct ipc_client *c, const struct ipc_w *w, uint64_t id,
 		return -1;
 	}
 	h = zsock_resolve(c->dealer);
-	if (zmq_send(h, w->sb.data, w->sb.size, ZMQ_DONTWAIT) == -1) {
-		snprintf(r->error, sizeof(r->error), "peer unavailable: %s",
-		    zmq_strerror(zmq_errno()));
-		return -1;
+	/* With ZMQ_IMMEDIATE a send fails with EAGAIN until the connection
+	 * is up (just created, or the peer is restarting): retry until the
+	 * deadline rather than fail a request that would succeed 1 ms later. */
+	while (zmq_send(h, w->sb.data, w->sb.size, ZMQ_DONTWAIT) == -1) {
+		if ((zmq_errno() != EAGAIN && zmq_errno() != EINTR) ||
+		    zclock_mono() >= deadline) {
+			snprintf(r->error, sizeof(r->error),
+			    "peer unavailable: %s", zmq_strerror(zmq_errno()));
+			return -1;
+		}
+		zclock_sleep(2);
 	}
 	for (;;) {
 		int64_t		 left = deadline - zclock_mono();

@@ -88,9 +88,13 @@ struct ipc_r {
 	int			 is_reply;	/* has "ok" */
 	int			 ok;
 	char			 error[256];	/* reply's error, or why parse failed */
+	char			*copy;		/* owned copy of the message: the
+						   parsed strings point into it, so
+						   r outlives the transport buffer */
 };
 
-/* Returns 0, or -1 with the reason in r->error.  r must be freed either way. */
+/* Returns 0, or -1 with the reason in r->error.  r must be freed either way.
+ * The message is copied first, so data may be released right after. */
 int	ipc_r_parse(struct ipc_r *, const void *data, size_t len);
 void	ipc_r_free(struct ipc_r *);
 
