@@ -45,7 +45,8 @@ $(B)/rtpsec-ctl: $(O)/tools/rtpsec-ctl.o $(B)/libcommon.a
 
 $(O)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+	@echo "CC $<"
+	@$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
 

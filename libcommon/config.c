@@ -106,6 +106,23 @@ handler(void *user, const char *section, const char *name, const char *value)
 int
 config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 {
+	FILE	*fp = NULL;
+	int	 r;
+
+	if (path != NULL && (fp = fopen(path, "re")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	r = config_load_fp(cfg, fp, path, err, errlen);
+	if (fp != NULL)
+		fclose(fp);
+	return r;
+}
+
+int
+config_load_fp(struct config *cfg, FILE *fp, const char *path, char *err,
+    size_t errlen)
+{
 	struct ctx	 c = { cfg, err, errlen, 0 };
 	size_t		 i;
 	int		 r;
@@ -114,13 +131,13 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 	for (i = 0; i < NOPTS; i++)
 		if (set_value(cfg, &opts[i], opts[i].def, err, errlen) == -1)
 			return -1;
-	if (path != NULL) {
-		if (strlen(path) >= sizeof(cfg->path)) {
+	if (fp != NULL) {
+		if (path == NULL || strlen(path) >= sizeof(cfg->path)) {
 			snprintf(err, errlen, "config path too long");
 			return -1;
 		}
 		strcpy(cfg->path, path);
-		r = ini_parse(path, handler, &c);
+		r = ini_parse_file(fp, handler, &c);
 		if (r == -1) {
 			snprintf(err, errlen, "%s: %s", path, strerror(errno));
 			return -1;

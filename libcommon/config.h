@@ -65,6 +65,10 @@ struct config {
  * Returns 0, or -1 with a reason in err (unknown section or option, bad
  * value, unreadable file). */
 int	config_load(struct config *, const char *path, char *err, size_t errlen);
+/* The same from an open file (fp NULL: defaults only); path names it in
+ * messages and cfg->path.  The daemons reload through this after chroot. */
+int	config_load_fp(struct config *, FILE *fp, const char *path, char *err,
+	    size_t errlen);
 /* Writes the effective configuration as INI (for -n). */
 void	config_dump(const struct config *, FILE *);
 /* Splits "host:port" or "[v6]:port"; returns 0 or -1. */

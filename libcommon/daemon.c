@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,6 +20,10 @@
 
 volatile sig_atomic_t daemon_quit;
 volatile sig_atomic_t daemon_reload;
+
+/* the configuration file's directory, open across chroot for SIGHUP */
+static int	conf_dirfd = -1;
+static char	conf_name[256];
 
 static void
 on_signal(int sig)
@@ -95,6 +100,24 @@ daemon_start(int argc, char **argv, const char *name, struct config *cfg)
 		    chmod(cfg->run_dir, 0750) == -1)
 			fatal("cannot set owner and mode of %s", cfg->run_dir);
 	}
+	/* SIGHUP re-reads the file after chroot and chdir: keep its
+	 * directory open and reopen the file by name relative to it, so an
+	 * edited or replaced file is seen */
+	if (cfg->path[0] != '\0') {
+		char	 dir[sizeof(cfg->path)], *slash;
+
+		snprintf(dir, sizeof(dir), "%s", cfg->path);
+		if ((slash = strrchr(dir, '/')) == NULL) {
+			snprintf(conf_name, sizeof(conf_name), "%s", dir);
+			snprintf(dir, sizeof(dir), ".");
+		} else {
+			snprintf(conf_name, sizeof(conf_name), "%s", slash + 1);
+			slash[slash == dir ? 1 : 0] = '\0';
+		}
+		if ((conf_dirfd = open(dir, O_PATH | O_DIRECTORY |
+		    O_CLOEXEC)) == -1)
+			log_warn("%s: SIGHUP will not reload", dir);
+	}
 	if (chdir(cfg->run_dir) == -1)
 		fatal("chdir %s", cfg->run_dir);
 
@@ -118,13 +141,26 @@ daemon_reload_config(struct config *cfg)
 {
 	struct config	 n;
 	char		 err[512];
+	FILE		*fp;
+	int		 fd = -1, r;
 
 	daemon_reload = 0;
 	if (cfg->path[0] == '\0') {
 		log_info("SIGHUP: no configuration file, nothing to reload");
 		return 0;
 	}
-	if (config_load(&n, cfg->path, err, sizeof(err)) == -1) {
+	if (conf_dirfd == -1 ||
+	    (fd = openat(conf_dirfd, conf_name, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    (fp = fdopen(fd, "r")) == NULL) {
+		log_warn("SIGHUP: cannot open %s; keeping the old "
+		    "configuration", cfg->path);
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	r = config_load_fp(&n, fp, cfg->path, err, sizeof(err));
+	fclose(fp);
+	if (r == -1) {
 		log_warnx("SIGHUP: keeping the old configuration: %s", err);
 		return -1;
 	}
