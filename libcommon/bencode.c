@@ -8,6 +8,7 @@
  * Decoded strings point into the input.  Dict keys must be strings; their
  * order is not enforced (Kamailio and rtpengine do not sort them).
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "libcommon/bencode.h"
@@ -30,22 +31,25 @@ bdec_fail(struct bdec *d, const char *why)
 }
 
 /* Reads decimal digits up to (not including) term; rejects empty, leading
- * zeros (except "0" itself), "-0" and overflow. */
+ * zeros (except "0" itself), "-0" and values outside int64_t (INT64_MIN,
+ * which is what bencode_encode writes for it, is accepted). */
 static int
 bdec_number(struct bdec *d, char term, int allow_neg, int64_t *out)
 {
 	const char	*start;
-	int64_t		 n = 0;
-	int		 neg = 0, dig;
+	uint64_t	 n = 0, max = INT64_MAX;
+	unsigned	 dig;
+	int		 neg = 0;
 
 	if (allow_neg && d->p < d->end && *d->p == '-') {
 		neg = 1;
+		max = (uint64_t)INT64_MAX + 1;
 		d->p++;
 	}
 	start = d->p;
 	while (d->p < d->end && *d->p >= '0' && *d->p <= '9') {
-		dig = *d->p - '0';
-		if (n > (INT64_MAX - dig) / 10)
+		dig = (unsigned)(*d->p - '0');
+		if (n > (max - dig) / 10)
 			return bdec_fail(d, "integer overflow");
 		n = n * 10 + dig;
 		d->p++;
@@ -59,7 +63,10 @@ bdec_number(struct bdec *d, char term, int allow_neg, int64_t *out)
 	if (d->p >= d->end || *d->p != term)
 		return bdec_fail(d, "truncated or malformed number");
 	d->p++;
-	*out = neg ? -n : n;
+	if (neg)
+		*out = n > INT64_MAX ? INT64_MIN : -(int64_t)n;
+	else
+		*out = (int64_t)n;
 	return 0;
 }
 
@@ -162,19 +169,21 @@ bdec_value(struct bdec *d, int depth)
 struct ngval *
 bencode_decode(struct ngarena *a, const char *p, size_t len, const char **err)
 {
-	struct bdec	 d = { a, p, p + len, NULL };
+	struct bdec	 d;
 	struct ngval	*v;
 
 	if (p == NULL || len == 0) {
-		*err = "empty input";
+		if (err != NULL)
+			*err = "empty input";
 		return NULL;
 	}
+	d = (struct bdec){ a, p, p + len, NULL };
 	v = bdec_value(&d, 0);
 	if (v != NULL && d.p != d.end) {
 		d.err = "trailing bytes";
 		v = NULL;
 	}
-	if (v == NULL)
+	if (v == NULL && err != NULL)
 		*err = d.err != NULL ? d.err : "malformed bencode";
 	return v;
 }
@@ -206,7 +215,7 @@ bencode_encode(struct buf *out, const struct ngval *v)
 		for (c = v->child; c != NULL; c = c->next) {
 			if (v->type == NGV_DICT)
 				benc_str(out, c->key != NULL ? c->key : "",
-				    c->keylen);
+				    c->key != NULL ? c->keylen : 0);
 			if (bencode_encode(out, c) == -1)
 				return -1;
 		}

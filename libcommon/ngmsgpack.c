@@ -10,20 +10,17 @@
 
 #include "libcommon/ngmsgpack.h"
 
-#define NGMSGPACK_MAX_DEPTH	32
+#define NGMSGPACK_MAX_DEPTH	32	/* nested arrays and maps */
 
 static struct ngval *
 from(struct ngarena *a, const msgpack_object *o, int depth, const char **err)
 {
-	struct ngval	*v, *c;
-	const char	*s;
-	char		*k;
-	uint32_t	 i;
+	const msgpack_object_kv	*kv;
+	struct ngval		*v, *c;
+	const char		*s;
+	char			*k;
+	uint32_t		 i, n;
 
-	if (depth >= NGMSGPACK_MAX_DEPTH) {
-		*err = "nested too deep";
-		return NULL;
-	}
 	switch (o->type) {
 	case MSGPACK_OBJECT_NIL:
 		return ngval_str(a, "", 0);
@@ -41,12 +38,16 @@ from(struct ngarena *a, const msgpack_object *o, int depth, const char **err)
 	case MSGPACK_OBJECT_BIN:
 		s = o->type == MSGPACK_OBJECT_STR ? o->via.str.ptr :
 		    o->via.bin.ptr;
-		i = o->type == MSGPACK_OBJECT_STR ? o->via.str.size :
+		n = o->type == MSGPACK_OBJECT_STR ? o->via.str.size :
 		    o->via.bin.size;
-		if ((k = ngarena_strdup(a, s, i)) == NULL)
+		if ((k = ngarena_strdup(a, s, n)) == NULL)
 			break;
-		return ngval_str(a, k, i);
+		return ngval_str(a, k, n);
 	case MSGPACK_OBJECT_ARRAY:
+		if (depth >= NGMSGPACK_MAX_DEPTH) {
+			*err = "nested too deep";
+			return NULL;
+		}
 		if ((v = ngval_list(a)) == NULL)
 			break;
 		for (i = 0; i < o->via.array.size; i++) {
@@ -57,11 +58,14 @@ from(struct ngarena *a, const msgpack_object *o, int depth, const char **err)
 		}
 		return v;
 	case MSGPACK_OBJECT_MAP:
+		if (depth >= NGMSGPACK_MAX_DEPTH) {
+			*err = "nested too deep";
+			return NULL;
+		}
 		if ((v = ngval_dict(a)) == NULL)
 			break;
 		for (i = 0; i < o->via.map.size; i++) {
-			const msgpack_object_kv *kv = &o->via.map.ptr[i];
-
+			kv = &o->via.map.ptr[i];
 			if (kv->key.type != MSGPACK_OBJECT_STR) {
 				*err = "map key is not a string";
 				return NULL;
@@ -69,15 +73,15 @@ from(struct ngarena *a, const msgpack_object *o, int depth, const char **err)
 			if ((c = from(a, &kv->val, depth + 1, err)) == NULL)
 				return NULL;
 			if ((k = ngarena_strdup(a, kv->key.via.str.ptr,
-			    kv->key.via.str.size)) == NULL)
-				break;
+			    kv->key.via.str.size)) == NULL) {
+				*err = "out of memory";
+				return NULL;
+			}
 			c->key = k;
 			c->keylen = kv->key.via.str.size;
 			ngval_append(v, c);
 		}
-		if (i == o->via.map.size)
-			return v;
-		break;
+		return v;
 	default:
 		*err = "unsupported msgpack type (float or ext)";
 		return NULL;
@@ -89,8 +93,12 @@ from(struct ngarena *a, const msgpack_object *o, int depth, const char **err)
 struct ngval *
 ngmsgpack_from(struct ngarena *a, const msgpack_object *o, const char **err)
 {
+	struct ngval	*v;
+
 	*err = NULL;
-	return from(a, o, 0, err);
+	if ((v = from(a, o, 0, err)) == NULL && *err == NULL)
+		*err = "out of memory";
+	return v;
 }
 
 void
@@ -114,8 +122,11 @@ ngmsgpack_pack(msgpack_packer *pk, const struct ngval *v)
 	case NGV_DICT:
 		msgpack_pack_map(pk, v->count);
 		for (c = v->child; c != NULL; c = c->next) {
-			msgpack_pack_str(pk, c->keylen);
-			msgpack_pack_str_body(pk, c->key, c->keylen);
+			if (c->key != NULL) {
+				msgpack_pack_str(pk, c->keylen);
+				msgpack_pack_str_body(pk, c->key, c->keylen);
+			} else
+				msgpack_pack_str(pk, 0);
 			ngmsgpack_pack(pk, c);
 		}
 		break;

@@ -2,7 +2,9 @@
  * ngmsgpack: an ngval tree to and from msgpack, for the ng commands carried
  * over ctld's ZeroMQ API (ipc op "ng", field "cmd") and for rtpsec-ctl.
  * msgpack str and bin both become NGV_STR; booleans become 0/1; nil an
- * empty string; floats are rejected.
+ * empty string; floats are rejected, and so are ext, integers above
+ * INT64_MAX, map keys that are not str and more than 32 nested
+ * arrays/maps (BENCODE_MAX_DEPTH).
  */
 #ifndef RTPSEC_NGMSGPACK_H
 #define RTPSEC_NGMSGPACK_H

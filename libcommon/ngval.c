@@ -272,7 +272,8 @@ int
 ngval_get_int(const struct ngval *d, const char *key, int64_t *out)
 {
 	struct ngval	*v = ngval_get(d, key);
-	int64_t		 n = 0;
+	uint64_t	 n = 0, max = INT64_MAX;
+	unsigned	 dig;
 	size_t		 i = 0;
 	int		 neg = 0;
 
@@ -282,22 +283,27 @@ ngval_get_int(const struct ngval *d, const char *key, int64_t *out)
 		*out = v->i;
 		return 0;
 	}
-	if (v->type != NGV_STR || v->len == 0 || v->len > 19)
+	if (v->type != NGV_STR || v->len == 0)
 		return -1;
 	if (v->s[0] == '-') {
 		neg = 1;
 		i = 1;
+		max = (uint64_t)INT64_MAX + 1;
 		if (v->len == 1)
 			return -1;
 	}
 	for (; i < v->len; i++) {
 		if (v->s[i] < '0' || v->s[i] > '9')
 			return -1;
-		if (n > (INT64_MAX - (v->s[i] - '0')) / 10)
+		dig = (unsigned)(v->s[i] - '0');
+		if (n > (max - dig) / 10)
 			return -1;
-		n = n * 10 + (v->s[i] - '0');
+		n = n * 10 + dig;
 	}
-	*out = neg ? -n : n;
+	if (neg)
+		*out = n > INT64_MAX ? INT64_MIN : -(int64_t)n;
+	else
+		*out = (int64_t)n;
 	return 0;
 }
 
