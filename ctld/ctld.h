@@ -19,7 +19,7 @@
 /* X(ENUM, "reason label"): ng messages dropped without a reply. */
 #define CTLD_NG_DROPS(X)						\
 	X(NOT_ALLOWED, "not_allowed")	/* source not in ng_allow */	\
-	X(NO_COOKIE, "no_cookie")	/* no space / empty cookie */	\
+	X(NO_COOKIE, "no_cookie")	/* no space, empty or overlong cookie */	\
 	X(TCP_OVERFLOW, "tcp_overflow")	/* TCP message too large */	\
 	X(TCP_MALFORMED, "tcp_malformed")	/* unframable TCP data */	\
 	X(SEND_ERROR, "send_error")	/* reply could not be sent */

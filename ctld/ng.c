@@ -18,7 +18,9 @@ ng_split(const char *data, size_t len, const char **cookie, size_t *clen,
 {
 	const char	*sp;
 
-	if ((sp = memchr(data, ' ', len)) == NULL || sp == data)
+	/* the cookie is echoed and cached: a longer one is no ng client's */
+	if ((sp = memchr(data, ' ', len < NG_COOKIE_MAX ? len :
+	    NG_COOKIE_MAX)) == NULL || sp == data)
 		return -1;
 	*cookie = data;
 	*clen = (size_t)(sp - data);
