@@ -99,8 +99,14 @@ offer_parse(const struct ngval *d, int answer, struct offer_req *o)
 		o->rw.no_rtcp_attr = ngval_has(flags, "no-rtcp-attribute");
 		o->rw.full_rtcp_attr = ngval_has(flags, "full-rtcp-attribute");
 	}
-	if ((v = ngval_get(d, "ICE")) != NULL && ngval_streq(v, "remove"))
-		o->rw.ice_remove = 1;
+	/* ICE (ng-protocol.md section 5): only force-relay and optional keep
+	 * the sender's candidates; remove, force and default (absent: force
+	 * if the sender used ICE) replace them with the relay's.  ctld makes
+	 * no candidates of its own yet, so those strip ICE: the sender's
+	 * candidates handed on would let ICE bypass the relay. */
+	v = ngval_get(d, "ICE");
+	o->rw.ice_remove = v == NULL || !(ngval_streq(v, "force-relay") ||
+	    ngval_streq(v, "optional"));
 	if ((l = ngval_get(d, "supports")) != NULL)
 		o->load_limit = ngval_has(l, "load limit");
 	/* trust-address is the default; SIP-source-address uses the

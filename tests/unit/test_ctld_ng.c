@@ -342,8 +342,20 @@ test_flags(void **state)
 	assert_int_equal(o.callid_len, 2);
 	assert_int_equal(o.to_len, 0);
 	assert_false(o.rw.replace_origin);
-	assert_false(o.rw.ice_remove);
+	/* ICE default: the sender's candidates are not handed on */
+	assert_true(o.rw.ice_remove);
 	assert_string_equal(o.sip_addr, "");	/* trust-address default */
+
+	/* ICE=force strips them too; force-relay and optional keep them */
+	assert_null(parse(a, "d3:sdp3:v=07:call-id2:c18:from-tag1:A3:ICE5:"
+	    "forcee", 0, &o));
+	assert_true(o.rw.ice_remove);
+	assert_null(parse(a, "d3:sdp3:v=07:call-id2:c18:from-tag1:A3:ICE11:"
+	    "force-relaye", 0, &o));
+	assert_false(o.rw.ice_remove);
+	assert_null(parse(a, "d3:sdp3:v=07:call-id2:c18:from-tag1:A3:ICE8:"
+	    "optionale", 0, &o));
+	assert_false(o.rw.ice_remove);
 
 	/* everything the issue asks for, spaces and hyphens mixed */
 	assert_null(parse(a,
