@@ -169,6 +169,12 @@ api_router_ready(struct api *a, struct ctld *c)
 		if (ipc_r_parse(&r, zframe_data(msg), zframe_size(msg)) == -1) {
 			log_warnx("api: malformed request: %s", r.error);
 			c->ipc_dropped[CTLD_IPC_DROP_MALFORMED]++;
+			/* docs/ipc.md: answered when its id could be read */
+			if (r.id != 0) {
+				if (r.op == IPC_OP_UNKNOWN)
+					r.op = IPC_OP_PING;
+				api_reply_error(a, c, id, &r, r.error);
+			}
 		} else if (r.is_reply) {
 			c->ipc_dropped[CTLD_IPC_DROP_UNEXPECTED]++;
 		} else if (r.op == IPC_OP_PING)

@@ -66,6 +66,7 @@ struct call {
 	unsigned	 next_untagged;
 	unsigned	 next_leg;
 	uint64_t	 seen;		/* reconcile round it was last seen */
+	uint64_t	 saved_ms;	/* monotonic; last TTL refresh, 0 never */
 	struct call	*hnext;		/* hash chain */
 	struct call	*prev, *next;	/* creation order */
 };

@@ -120,6 +120,7 @@ main(int argc, char **argv)
 		now = daemon_now_ms();
 		ngcache_tick(c.cache, now);
 		session_reap(&c, now);
+		session_refresh(&c, now);
 		store_tick(c.store, now);
 		if (now >= next_reconcile) {
 			session_reconcile(&c);

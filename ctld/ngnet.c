@@ -1,7 +1,9 @@
 /*
  * ngnet: ng over UDP and TCP; see ngnet.h.  Non-blocking sockets served
  * from ctld's poll loop.  Replies over TCP that the peer does not read
- * yet are kept (bounded) and written when the socket is writable.
+ * yet are kept (bounded) and written when the socket is writable.  At
+ * most NGNET_MAX_CONNS TCP connections: when one more arrives, the one
+ * idle longest is closed for it.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -17,6 +19,7 @@
 
 #include "libcommon/buf.h"
 #include "libcommon/config.h"
+#include "libcommon/daemon.h"
 #include "libcommon/log.h"
 #include "ctld/acl.h"
 #include "ctld/ctld.h"
@@ -28,6 +31,7 @@
 
 struct ngconn {
 	int		 fd;
+	uint64_t	 active_ms;	/* monotonic: accepted or last read */
 	char		 src[INET6_ADDRSTRLEN];
 	struct buf	 in;
 	struct buf	 out;
@@ -231,13 +235,21 @@ ngnet_accept(struct ngnet *n, struct ctld *c)
 		return;
 	}
 	if (n->nconn == NGNET_MAX_CONNS) {
-		log_warnx("ng: too many TCP connections, refused %s", src);
-		close(fd);
-		return;
+		/* connections that only sit there must not lock the others
+		 * out: the one idle longest makes room */
+		int	 i, old = 0;
+
+		for (i = 1; i < n->nconn; i++)
+			if (n->conn[i].active_ms < n->conn[old].active_ms)
+				old = i;
+		log_warnx("ng: too many TCP connections, closing the one "
+		    "idle longest (%s) for %s", n->conn[old].src, src);
+		ngnet_close(n, old);
 	}
 	cn = &n->conn[n->nconn++];
 	memset(cn, 0, sizeof(*cn));
 	cn->fd = fd;
+	cn->active_ms = daemon_now_ms();
 	snprintf(cn->src, sizeof(cn->src), "%s", src);
 	buf_init(&cn->in);
 	buf_init(&cn->out);
@@ -275,6 +287,7 @@ ngnet_conn(struct ngnet *n, struct ctld *c, struct ngconn *cn)
 	if (r == -1)
 		return errno == EAGAIN || errno == EWOULDBLOCK ||
 		    errno == EINTR ? 0 : -1;
+	cn->active_ms = daemon_now_ms();
 	if (buf_add(&cn->in, n->pkt, (size_t)r) == -1 || cn->in.oom)
 		return -1;
 	while ((ml = ng_tcp_msglen(cn->in.p + used, cn->in.len - used)) > 0) {

@@ -281,6 +281,21 @@ oa_relay_error(struct ng_req *req, const struct offer_req *o, const char *err)
 	return ngcmd_error(req, "Media relay unavailable");
 }
 
+/*
+ * Port exhaustion destroys the call, as rtpengine does, also on a
+ * re-offer or an answer (reference section 3): by then the party model
+ * holds the new SDP and relayd may have grown one leg, and a call half
+ * grown would keep ports its SDP never advertised.
+ */
+static void
+oa_out_of_ports(struct ctld *c, struct call **cp, const char *rerr)
+{
+	if (*cp == NULL || strcmp(rerr, "Ran out of ports") != 0)
+		return;
+	log_warnx("[%s] ran out of ports: destroying the call", (*cp)->id);
+	session_end(c, cp, SESSION_DELETED, 0, NULL);
+}
+
 static int
 oa_limit_reached(struct ctld *c)
 {
@@ -387,6 +402,8 @@ cmd_offer(struct ctld *c, struct ng_req *req)
 	if (created)
 		session_end(c, &call, SESSION_ABORTED, c->relay == NULL ||
 		    relay_down(c->relay), NULL);
+	else
+		oa_out_of_ports(c, &call, rerr);
 	return oa_relay_error(req, &o, rerr);
  full:
 	if (created)
@@ -442,8 +459,10 @@ cmd_answer(struct ctld *c, struct ng_req *req)
 	if ((n > q->nmedia && (party_set_nmedia(q, n) == -1 ||
 	    relay_leg_alloc(c->relay, call->id, q, n, rerr, sizeof(rerr)) == -1)) ||
 	    (n > p->nmedia && (party_set_nmedia(p, n) == -1 ||
-	    relay_leg_alloc(c->relay, call->id, p, n, rerr, sizeof(rerr)) == -1)))
+	    relay_leg_alloc(c->relay, call->id, p, n, rerr, sizeof(rerr)) == -1))) {
+		oa_out_of_ports(c, &call, rerr);
 		return oa_relay_error(req, &o, rerr);
+	}
 	if (oa_learn(q, sdp, n, &o, 1, p) == -1)
 		return ngcmd_error(req, "Out of memory");
 	if (relay_leg_update(c->relay, call->id, q, p->leg, 1, rerr,

@@ -338,6 +338,17 @@ q_call(struct ctld *c, const struct ng_req *req)
 	return calls_find(c->calls, id, len);
 }
 
+/* rtpengine (bencode_dictionary_get_str): a call-id that is not a string
+ * is no call-id at all. */
+static int
+q_has_callid(const struct ng_req *req)
+{
+	const char	*id;
+	size_t		 len;
+
+	return ngval_get_str(req->dict, "call-id", &id, &len) == 0;
+}
+
 /* relayd's "legs" for call (call_query), or NULL; *r freed by the
  * caller in every case. */
 static const msgpack_object_array *
@@ -360,7 +371,7 @@ cmd_query(struct ctld *c, struct ng_req *req)
 	struct ipc_r	 r;
 	int		 only, rc;
 
-	if (ngval_get(req->dict, "call-id") == NULL)
+	if (!q_has_callid(req))
 		return ngcmd_error(req, "No call-id in message");
 	if ((call = q_call(c, req)) == NULL)
 		return ngcmd_error(req, "Unknown call-id");
@@ -410,7 +421,7 @@ cmd_delete(struct ctld *c, struct ng_req *req)
 	int		 pi, bi, fatal, rc;
 
 	fatal = flags != NULL && ngval_has(flags, "fatal");
-	if (ngval_get(req->dict, "call-id") == NULL)
+	if (!q_has_callid(req))
 		return ngcmd_error(req, "No call-id in message");
 	if (ngval_get(req->dict, "delete-delay") != NULL &&
 	    (ngval_get_int(req->dict, "delete-delay", &delay) == -1 ||

@@ -166,7 +166,8 @@ record_decode(const void *data, size_t len, struct call *c)
 	int				 rc = -1;
 
 	msgpack_unpacked_init(&u);
-	if (msgpack_unpack_next(&u, data, len, &off) != MSGPACK_UNPACK_SUCCESS ||
+	if (ipc_framing_ok(data, len) == -1 ||
+	    msgpack_unpack_next(&u, data, len, &off) != MSGPACK_UNPACK_SUCCESS ||
 	    off != len || u.data.type != MSGPACK_OBJECT_MAP)
 		goto done;
 	o = &u.data;

@@ -117,6 +117,21 @@ session_timeout(struct ctld *c, const char *id, size_t len)
 		    (int)(len > 128 ? 128 : len), id);
 		return;
 	}
+	/* relayd repeats the event for a few seconds (docs/relayd.md): a
+	 * call of the same id offered since then is another call, and
+	 * relayd holds it again */
+	if (c->relay != NULL) {
+		struct ipc_r	 r;
+		int		 held;
+
+		held = relay_call_query(c->relay, call->id, &r) == 0;
+		ipc_r_free(&r);
+		if (held) {
+			log_info("[%s] timeout event of an earlier call of this "
+			    "id, ignored", call->id);
+			return;
+		}
+	}
 	session_end(c, &call, call->delete_at_ms != 0 ? SESSION_DELETED :
 	    SESSION_TIMEDOUT, 1, NULL);
 }
@@ -155,6 +170,40 @@ session_reconcile(struct ctld *c)
 	}
 }
 
+/*
+ * A record's TTL is refreshed only by a write (docs/redis.md), and a call
+ * may live longer than call_ttl without any signalling: rewrite each
+ * call's record every third of call_ttl, counted from when this loop
+ * first sees the call (just written by its offer, or restored: written
+ * within the last third by the previous ctld), at most
+ * SESSION_REFRESH_BATCH per loop turn so that ng commands never wait
+ * behind a burst of writes.
+ */
+#define SESSION_REFRESH_BATCH	32
+
+void
+session_refresh(struct ctld *c, uint64_t now_ms)
+{
+	struct call	*call;
+	uint64_t	 period;
+	int		 n = 0;
+
+	if (c->store == NULL || !store_connected(c->store))
+		return;
+	period = (uint64_t)(c->cfg->call_ttl > 0 ? c->cfg->call_ttl :
+	    86400) * 1000 / 3;
+	for (call = calls_first(c->calls); call != NULL &&
+	    n < SESSION_REFRESH_BATCH; call = call->next) {
+		if (call->saved_ms == 0)
+			call->saved_ms = now_ms;
+		if (now_ms - call->saved_ms < period)
+			continue;
+		call->saved_ms = now_ms;
+		session_save(c, call);
+		n++;
+	}
+}
+
 static void
 session_restore_one(void *arg, const char *id, const void *data, size_t len)
 {
@@ -187,11 +236,14 @@ session_restore_one(void *arg, const char *id, const void *data, size_t len)
 int
 session_restore(struct ctld *c)
 {
+	size_t	 before;
 	int	 n;
 
 	if (c->store == NULL)
 		return 0;
+	before = calls_count(c->calls);
 	if ((n = store_calls_load(c->store, session_restore_one, c)) > 0)
-		log_info("restored %d calls from Redis", n);
+		log_info("restored %zu of %d calls from Redis",
+		    calls_count(c->calls) - before, n);
 	return n;
 }

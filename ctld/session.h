@@ -42,6 +42,9 @@ void	session_reap(struct ctld *, uint64_t now_ms);
 void	session_timeout(struct ctld *, const char *id, size_t len);
 /* Drops the calls relayd no longer has (call_list). */
 void	session_reconcile(struct ctld *);
+/* Rewrites the records of calls not refreshed for a third of call_ttl,
+ * a bounded batch per loop turn, so that no live call's record expires. */
+void	session_refresh(struct ctld *, uint64_t now_ms);
 /* Loads this node's records from Redis; returns how many. */
 int	session_restore(struct ctld *);
 

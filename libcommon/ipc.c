@@ -274,6 +274,96 @@ ipc_get_map(const msgpack_object *map, const char *key)
 	return o;
 }
 
+/* The big-endian unsigned integer of k bytes at p. */
+static size_t
+ipc_be(const uint8_t *p, size_t k)
+{
+	size_t	 v = 0;
+
+	while (k-- > 0)
+		v = v << 8 | *p++;
+	return v;
+}
+
+/*
+ * Checks the framing of one msgpack object before msgpack-c sees it (see
+ * ipc.h).
+ * msgpack-c allocates the entries of an array or map before it reads
+ * them, so a 5-byte header that claims 4G entries costs a 128 GB
+ * allocation.  Every entry takes at least one byte, so the entries still
+ * expected can never outnumber the bytes left: a count beyond that is
+ * refused here, which bounds what msgpack-c allocates by the message
+ * size.  Returns 0 (trailing bytes are left to the caller), or -1 (a
+ * reserved type byte, a length past the end, truncated).
+ */
+int
+ipc_framing_ok(const uint8_t *p, size_t len)
+{
+	size_t	 i = 0, pending = 1, n, skip, k;
+	uint8_t	 t;
+
+	while (i < len) {
+		if (pending == 0)
+			return 0;	/* trailing data: the caller says so */
+		pending--;
+		t = p[i++];
+		n = skip = k = 0;
+		if (t <= 0x7f || t >= 0xe0 || t == 0xc0 || t == 0xc2 ||
+		    t == 0xc3)
+			continue;
+		if ((t & 0xf0) == 0x80)
+			n = 2 * (size_t)(t & 0x0f);
+		else if ((t & 0xf0) == 0x90)
+			n = t & 0x0f;
+		else if ((t & 0xe0) == 0xa0)
+			skip = t & 0x1f;
+		else {
+			switch (t) {
+			case 0xc4: case 0xd9: k = 1; break;	/* bin8, str8 */
+			case 0xc5: case 0xda: k = 2; break;
+			case 0xc6: case 0xdb: k = 4; break;
+			case 0xc7: k = 1; skip = 1; break;	/* ext: + type */
+			case 0xc8: k = 2; skip = 1; break;
+			case 0xc9: k = 4; skip = 1; break;
+			case 0xca: skip = 4; break;		/* float */
+			case 0xcb: skip = 8; break;
+			case 0xcc: case 0xd0: skip = 1; break;	/* ints */
+			case 0xcd: case 0xd1: skip = 2; break;
+			case 0xce: case 0xd2: skip = 4; break;
+			case 0xcf: case 0xd3: skip = 8; break;
+			case 0xd4: skip = 2; break;		/* fixext */
+			case 0xd5: skip = 3; break;
+			case 0xd6: skip = 5; break;
+			case 0xd7: skip = 9; break;
+			case 0xd8: skip = 17; break;
+			case 0xdc: case 0xdd: case 0xde: case 0xdf:
+				k = (t & 1) ? 4 : 2;	/* array, map */
+				if (len - i < k)
+					return -1;
+				n = ipc_be(p + i, k) * (t >= 0xde ? 2 : 1);
+				i += k;
+				k = 0;
+				break;
+			default:
+				return -1;	/* 0xc1, never used */
+			}
+			if (k != 0) {	/* a length field, then that many bytes */
+				if (len - i < k)
+					return -1;
+				skip += ipc_be(p + i, k);
+				i += k;
+			}
+		}
+		if (skip > len - i)
+			return -1;
+		i += skip;
+		pending += n;
+		if (pending > len - i)
+			return -1;
+	}
+	return pending == 0 ? 0 : -1;
+}
+
 int
 ipc_r_parse(struct ipc_r *r, const void *data, size_t len)
 {
@@ -291,7 +381,8 @@ ipc_r_parse(struct ipc_r *r, const void *data, size_t len)
 		return -1;
 	}
 	memcpy(r->copy, data, len);
-	if (msgpack_unpack_next(&r->u, r->copy, len, &off) !=
+	if (ipc_framing_ok((const uint8_t *)r->copy, len) == -1 ||
+	    msgpack_unpack_next(&r->u, r->copy, len, &off) !=
 	    MSGPACK_UNPACK_SUCCESS) {
 		snprintf(r->error, sizeof(r->error), "not msgpack");
 		return -1;

@@ -96,6 +96,11 @@ struct ipc_r {
 /* Returns 0, or -1 with the reason in r->error.  r must be freed either way.
  * The message is copied first, so data may be released right after. */
 int	ipc_r_parse(struct ipc_r *, const void *data, size_t len);
+/* 0 when data starts with one well-framed msgpack object whose array and
+ * map counts fit the bytes that follow (msgpack-c allocates the entries
+ * before it reads them); -1 otherwise.  ipc_r_parse() calls it; so must
+ * any other reader of untrusted msgpack. */
+int	ipc_framing_ok(const uint8_t *data, size_t len);
 void	ipc_r_free(struct ipc_r *);
 
 /* Lookups in a map object; each returns -1 (or NULL) when the key is absent

@@ -32,6 +32,11 @@ static const char *const base_syscalls[] = {
 	"sched_yield", "sched_getaffinity", "restart_syscall", "getrlimit",
 	"prlimit64", "getrandom", "uname", "sysinfo",
 	"getuid", "geteuid", "getgid", "getegid",
+	/* a libzmq thread reads and re-applies its scheduling parameters
+	 * when it starts (pthread_getschedparam/setschedparam); one that
+	 * gets to run only after the filter is in place must not be killed
+	 * (unprivileged: no real-time priority can be gained) */
+	"sched_getparam", "sched_getscheduler", "sched_setscheduler",
 	/* time */
 	"clock_gettime", "clock_nanosleep", "nanosleep", "gettimeofday",
 	"time", "clock_getres",

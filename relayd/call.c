@@ -671,7 +671,10 @@ call_sweep(struct relayd *r, uint64_t now, void (*cb)(void *, const char *),
 						if (t > last)
 							last = t;
 					}
-			if (now < last + (uint64_t)r->cfg->media_timeout)
+			/* whole seconds: only when now is past last +
+			 * timeout has the call been silent for at least
+			 * media_timeout seconds */
+			if (now <= last + (uint64_t)r->cfg->media_timeout)
 				continue;
 			log_info("[%s] media timeout", c->id);
 			if (cb != NULL)

@@ -69,6 +69,34 @@ relayd_on_timeout(void *arg, const char *call)
 	log_warnx("[%s] event queue full: timeout not published", call);
 }
 
+/*
+ * SIGHUP: logging etc. apply at once; [relayd] is read at start only
+ * (docs/relayd.md).  The media sockets stay bound to the old interface,
+ * so SDP must keep advertising it: a new interface or advertised address
+ * in the file would send callers' media where nothing listens.
+ */
+static void
+relayd_reload(struct config *cfg)
+{
+	struct config	 old = *cfg;
+
+	if (daemon_reload_config(cfg) == -1)
+		return;
+	if (strcmp(cfg->interface, old.interface) != 0 ||
+	    strcmp(cfg->advertised, old.advertised) != 0 ||
+	    cfg->port_min != old.port_min || cfg->port_max != old.port_max ||
+	    cfg->workers != old.workers ||
+	    cfg->media_timeout != old.media_timeout)
+		log_warnx("SIGHUP: [relayd] settings take effect at the next "
+		    "start; keeping the running ones");
+	memcpy(cfg->interface, old.interface, sizeof(cfg->interface));
+	memcpy(cfg->advertised, old.advertised, sizeof(cfg->advertised));
+	cfg->port_min = old.port_min;
+	cfg->port_max = old.port_max;
+	cfg->workers = old.workers;
+	cfg->media_timeout = old.media_timeout;
+}
+
 static void
 relayd_request(zsock_t *router)
 {
@@ -143,8 +171,7 @@ main(int argc, char **argv)
 	while (!daemon_quit) {
 		if (daemon_reload) {
 			daemon_reload = 0;
-			/* media settings need a restart; logging etc. apply */
-			(void)daemon_reload_config(&cfg);
+			relayd_reload(&cfg);
 		}
 		if (zpoller_wait(poller, 200) == router)
 			relayd_request(router);

@@ -558,7 +558,7 @@ static int
 ctl_command(const struct ctl *c, int argc, char **argv)
 {
 	struct ngarena	*a;
-	struct ngval	*cmd, *reply, *calls, *e;
+	struct ngval	*cmd, *reply, *calls, *e, *flags;
 	const char	*what, *callid = NULL;
 	int		 rc = CTL_FAIL;
 
@@ -581,7 +581,10 @@ ctl_command(const struct ctl *c, int argc, char **argv)
 	    (callid != NULL &&
 	    ngval_put_str(a, cmd, "call-id", callid) == -1) ||
 	    (strcmp(what, "delete") == 0 &&
-	    ngval_put_int(a, cmd, "delete-delay", 0) == -1)) {
+	    /* fatal: an unknown call is an error (exit 1), not "ok" */
+	    (ngval_put_int(a, cmd, "delete-delay", 0) == -1 ||
+	    (flags = ngval_put_list(a, cmd, "flags")) == NULL ||
+	    ngval_append(flags, ngval_strz(a, "fatal")) == -1))) {
 		fprintf(stderr, "rtpsec-ctl: out of memory\n");
 		ngarena_destroy(&a);
 		return CTL_FAIL;
