@@ -191,6 +191,8 @@ api_router_ready(struct api *a, struct ctld *c)
 	}
 }
 
+static void	api_relay_stats(struct ctld *, const struct ipc_r *);
+
 void
 api_sub_ready(struct api *a, struct ctld *c)
 {
@@ -215,11 +217,50 @@ api_sub_ready(struct api *a, struct ctld *c)
 				c->ipc_dropped[CTLD_IPC_DROP_MALFORMED]++;
 			else if (strcmp(type, "timeout") == 0)
 				session_timeout(c, call, len);
-		}
-		/* relayd's stats are statsd's business */
+		} else if (r.op == IPC_OP_STATS)
+			api_relay_stats(c, &r);
 		ipc_r_free(&r);
 		zframe_destroy(&f);
 	}
+}
+
+static int
+key_is(const msgpack_object *k, const char *s)
+{
+	return k->via.str.size == strlen(s) &&
+	    memcmp(k->via.str.ptr, s, k->via.str.size) == 0;
+}
+
+/* relayd's cumulative totals, for the ng `statistics` command (statsd
+ * serves the full set to Prometheus). */
+static void
+api_relay_stats(struct ctld *c, const struct ipc_r *r)
+{
+	const msgpack_object	*m = ipc_get_map(r->root, "metrics");
+	const msgpack_object_kv	*kv;
+	uint64_t		 packets = 0, bytes = 0, errors = 0;
+	static const char	 drop[] = "rtpsec_packets_dropped_total";
+	uint32_t		 i;
+
+	if (m == NULL) {
+		c->ipc_dropped[CTLD_IPC_DROP_MALFORMED]++;
+		return;
+	}
+	for (i = 0; i < m->via.map.size; i++) {
+		kv = &m->via.map.ptr[i];
+		if (kv->key.type != MSGPACK_OBJECT_STR ||
+		    kv->val.type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+			continue;
+		if (key_is(&kv->key, "rtpsec_packets_relayed_total"))
+			packets = kv->val.via.u64;
+		else if (key_is(&kv->key, "rtpsec_bytes_relayed_total"))
+			bytes = kv->val.via.u64;
+		else if (kv->key.via.str.size > sizeof(drop) - 1 &&
+		    memcmp(kv->key.via.str.ptr, drop, sizeof(drop) - 1) == 0 &&
+		    kv->key.via.str.ptr[sizeof(drop) - 1] == '{')
+			errors += kv->val.via.u64;
+	}
+	ctld_relay_totals(c, packets, bytes, errors, daemon_now_ms());
 }
 
 static void

@@ -76,6 +76,19 @@ struct ctld {
 	uint64_t	 ipc_dropped[CTLD_IPC_DROP_COUNT];
 	struct ctld_proxy proxies[CTLD_MAX_PROXIES];
 	int		 nproxies;
+
+	/* ended calls' durations (statistics: avg/total/stddev) */
+	uint64_t	 ended;
+	double		 duration_sum;		/* seconds */
+	double		 duration_sum2;		/* seconds squared */
+
+	/* relayd's totals from its PUB stats (statistics command) */
+	struct ctld_relay_totals {
+		uint64_t packets, bytes, errors;	/* cumulative */
+		uint64_t at_ms;				/* monotonic, 0 never */
+		uint64_t packetrate, byterate, errorrate; /* per second,
+							     last interval */
+	} relay_totals;
 };
 
 const char	*ctld_ng_drop_name(enum ctld_ng_drop);
@@ -83,5 +96,9 @@ const char	*ctld_ipc_drop_name(enum ctld_ipc_drop);
 /* Counts a request of cmd from src in the per-proxy table. */
 void		 ctld_count_proxy(struct ctld *, const char *src,
 		    enum ng_cmd, int error);
+/* Takes relayd's cumulative packet, byte and drop counters (its PUB
+ * stats message) and derives the rates since the previous one. */
+void		 ctld_relay_totals(struct ctld *, uint64_t packets,
+		    uint64_t bytes, uint64_t errors, uint64_t now_ms);
 
 #endif

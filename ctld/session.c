@@ -4,6 +4,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "libcommon/daemon.h"
 #include "libcommon/log.h"
@@ -29,6 +30,23 @@ session_save(struct ctld *c, const struct call *call)
 	msgpack_sbuffer_destroy(&sb);
 }
 
+/* Adds an ended call's life to the duration totals of `statistics`. */
+static void
+session_duration(struct ctld *c, const struct call *call)
+{
+	struct timespec	 ts;
+	double		 d;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	d = (double)ts.tv_sec - (double)call->created +
+	    ((double)ts.tv_nsec / 1e9 - (double)call->created_us / 1e6);
+	if (d < 0)
+		d = 0;
+	c->ended++;
+	c->duration_sum += d;
+	c->duration_sum2 += d * d;
+}
+
 void
 session_end(struct ctld *c, struct call **cp, enum session_end why,
     int relay_gone, struct ipc_r *final)
@@ -50,6 +68,8 @@ session_end(struct ctld *c, struct call **cp, enum session_end why,
 	}
 	if (c->store != NULL)
 		store_call_del(c->store, call->id);
+	if (why != SESSION_ABORTED)
+		session_duration(c, call);
 	switch (why) {
 	case SESSION_DELETED:
 		c->calls_deleted++;

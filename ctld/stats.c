@@ -2,10 +2,13 @@
  * stats: the `statistics` ng command, in the shape of rtpengine's
  * (reference transcript 06: currentstatistics, totalstatistics,
  * intervalstatistics, mos, controlstatistics).  ctld fills in what it
- * knows (sessions, uptime, per-command and per-proxy counts); packet and
- * byte figures live in relayd and statsd (Prometheus) and are 0 here.
+ * knows (sessions, uptime, call durations, per-command and per-proxy
+ * counts) and relayd's packet, byte and drop totals as relayd last
+ * published them (stats_interval_ms); kernel figures are 0 (userspace
+ * relay), and so are the interval delays not measured yet.
  * As in rtpengine, floats and "uptime" are strings.
  */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -23,22 +26,58 @@
 		return -1;						\
 } while (0)
 
+void
+ctld_relay_totals(struct ctld *c, uint64_t packets, uint64_t bytes,
+    uint64_t errors, uint64_t now_ms)
+{
+	struct ctld_relay_totals *t = &c->relay_totals;
+	uint64_t		  dt = now_ms - t->at_ms;
+
+	/* a restarted relayd starts from 0: no rate across that */
+	if (t->at_ms != 0 && dt > 0 && packets >= t->packets &&
+	    bytes >= t->bytes && errors >= t->errors) {
+		t->packetrate = (packets - t->packets) * 1000 / dt;
+		t->byterate = (bytes - t->bytes) * 1000 / dt;
+		t->errorrate = (errors - t->errors) * 1000 / dt;
+	}
+	t->packets = packets;
+	t->bytes = bytes;
+	t->errors = errors;
+	t->at_ms = now_ms;
+}
+
 static int
 stats_current(struct ctld *c, struct ngarena *a, struct ngval *d)
 {
 	static const char *const zero[] = { "transcodedmedia",
-	    "packetrate_user", "byterate_user", "errorrate_user",
 	    "packetrate_kernel", "byterate_kernel", "errorrate_kernel",
-	    "packetrate", "byterate", "errorrate", "media_userspace",
 	    "media_kernel", "media_mixed", NULL };
+	const struct ctld_relay_totals *t = &c->relay_totals;
 	size_t	 i;
 
 	PUT_INT(d, "sessionsown", calls_count(c->calls));
 	PUT_INT(d, "sessionsforeign", 0);
 	PUT_INT(d, "sessionstotal", calls_count(c->calls));
+	PUT_INT(d, "packetrate_user", t->packetrate);
+	PUT_INT(d, "byterate_user", t->byterate);
+	PUT_INT(d, "errorrate_user", t->errorrate);
+	PUT_INT(d, "packetrate", t->packetrate);
+	PUT_INT(d, "byterate", t->byterate);
+	PUT_INT(d, "errorrate", t->errorrate);
+	PUT_INT(d, "media_userspace", calls_count(c->calls));
 	for (i = 0; zero[i] != NULL; i++)
 		PUT_INT(d, zero[i], 0);
 	return 0;
+}
+
+/* rtpengine prints durations as "%ld.%06ld" seconds. */
+static int
+put_secs(struct ngarena *a, struct ngval *d, const char *k, double s)
+{
+	char	 buf[48];
+
+	snprintf(buf, sizeof(buf), "%.6f", s > 0 ? s : 0.0);
+	return ngval_put_str(a, d, k, buf);
 }
 
 static int
@@ -47,14 +86,10 @@ stats_total(struct ctld *c, struct ngarena *a, struct ngval *d)
 	static const char *const zero[] = { "silenttimeoutsessions",
 	    "finaltimeoutsessions", "offertimeoutsessions", NULL };
 	static const char *const zero2[] = { "forcedterminatedsessions",
-	    "relayedpackets_user", "relayedpacketerrors_user",
-	    "relayedbytes_user", "relayedpackets_kernel",
-	    "relayedpacketerrors_kernel", "relayedbytes_kernel",
-	    "relayedpackets", "relayedpacketerrors", "relayedbytes",
-	    "zerowaystreams", "onewaystreams", NULL };
-	static const char *const fzero[] = { "avgcallduration",
-	    "totalcallsduration", "totalcallsduration2",
-	    "totalcallsduration_stddev", NULL };
+	    "relayedpackets_kernel", "relayedpacketerrors_kernel",
+	    "relayedbytes_kernel", "zerowaystreams", "onewaystreams", NULL };
+	const struct ctld_relay_totals *t = &c->relay_totals;
+	double	 n = (double)c->ended, avg, var;
 	char	 up[32];
 	size_t	 i;
 
@@ -69,8 +104,20 @@ stats_total(struct ctld *c, struct ngarena *a, struct ngval *d)
 	PUT_INT(d, "regularterminatedsessions", c->calls_deleted);
 	for (i = 0; zero2[i] != NULL; i++)
 		PUT_INT(d, zero2[i], 0);
-	for (i = 0; fzero[i] != NULL; i++)
-		PUT_STR(d, fzero[i], "0.000000");
+	PUT_INT(d, "relayedpackets_user", t->packets);
+	PUT_INT(d, "relayedpacketerrors_user", t->errors);
+	PUT_INT(d, "relayedbytes_user", t->bytes);
+	PUT_INT(d, "relayedpackets", t->packets);
+	PUT_INT(d, "relayedpacketerrors", t->errors);
+	PUT_INT(d, "relayedbytes", t->bytes);
+	avg = n > 0 ? c->duration_sum / n : 0;
+	var = n > 0 ? c->duration_sum2 / n - avg * avg : 0;
+	if (put_secs(a, d, "avgcallduration", avg) == -1 ||
+	    put_secs(a, d, "totalcallsduration", c->duration_sum) == -1 ||
+	    put_secs(a, d, "totalcallsduration2", c->duration_sum2) == -1 ||
+	    put_secs(a, d, "totalcallsduration_stddev",
+	    var > 0 ? sqrt(var) : 0) == -1)
+		return -1;
 	return 0;
 }
 

@@ -298,6 +298,15 @@ class NgPlainTest(CallMixin, ClusterTestCase):
             "totalstatistics"]
         self.assertGreaterEqual(tot["managedsessions"], 1, tot)
         self.assertGreaterEqual(tot["regularterminatedsessions"], 1, tot)
+        self.assertGreater(float(tot["avgcallduration"]), 0.0, tot)
+        # relayd's totals reach `statistics` with its next stats message
+        deadline = time.monotonic() + 5
+        while tot["relayedpackets"] < 42 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            tot = c.ng({"command": "statistics"})["statistics"][
+                "totalstatistics"]
+        self.assertGreaterEqual(tot["relayedpackets"], 42, tot)
+        self.assertGreaterEqual(tot["relayedbytes"], 42 * 12, tot)
 
     def test_reoffer_new_endpoint_relatches(self):
         c = self.cluster
