@@ -603,6 +603,86 @@ class NgPlainTest(CallMixin, ClusterTestCase):
         self.assertIn("not found", r.stderr)
 
 
+class NgFlagsTest(CallMixin, ClusterTestCase):
+    """The offer flags Kamailio's rtpengine module sends, by their effect
+    on the SDP written and on where relayd sends media."""
+    overrides = {"ctld": {"delete_delay": 0}}
+
+    def offer_answer(self, cid, offer_addr, extra, a, b):
+        c = self.cluster
+        offer = c.ng(dict({"command": "offer", "call-id": cid,
+                           "from-tag": "tag-a",
+                           "sdp": make_sdp(offer_addr,
+                                           [("audio", a.port, "0")])},
+                          **extra))
+        self.assertEqual(offer.get("result"), "ok", offer)
+        answer = c.ng({"command": "answer", "call-id": cid,
+                       "from-tag": "tag-a", "to-tag": "tag-b",
+                       "sdp": make_sdp("127.0.0.3", [("audio", b.port, "0")],
+                                       origin_user="bob")})
+        self.assertEqual(answer.get("result"), "ok", answer)
+        self.addCleanup(c.ng, {"command": "delete", "call-id": cid})
+        return media_ports(offer["sdp"])[0], offer
+
+    def test_sip_source_address(self):
+        # the SDP names an address nobody listens on; with
+        # SIP-source-address the relay sends to received-from instead
+        a, b = RtpEndpoint("127.0.0.2"), RtpEndpoint("127.0.0.3")
+        self.addCleanup(a.close)
+        self.addCleanup(b.close)
+        port, _ = self.offer_answer(
+            "flags-sipsrc@test", "127.0.0.66",
+            {"flags": ["SIP-source-address"],
+             "received-from": ["IP4", "127.0.0.2"]}, a, b)
+        sent, got = self.relay(b, a, port, n=5)
+        self.assertEqual(len(got), 5, "media not sent to received-from")
+
+    def test_trust_address_wins(self):
+        a, b = RtpEndpoint("127.0.0.2"), RtpEndpoint("127.0.0.3")
+        self.addCleanup(a.close)
+        self.addCleanup(b.close)
+        port, _ = self.offer_answer(
+            "flags-trust@test", "127.0.0.2",
+            {"flags": ["SIP-source-address", "trust-address"],
+             "received-from": ["IP4", "127.0.0.66"]}, a, b)
+        sent, got = self.relay(b, a, port, n=5)
+        self.assertEqual(len(got), 5, "trust-address did not use the SDP")
+
+    def test_media_address_label_via_branch(self):
+        a, b = RtpEndpoint("127.0.0.2"), RtpEndpoint("127.0.0.3")
+        self.addCleanup(a.close)
+        self.addCleanup(b.close)
+        cid = "flags-maddr@test"
+        _, offer = self.offer_answer(
+            cid, "127.0.0.2",
+            {"media-address": "127.0.0.77", "label": "caller",
+             "via-branch": "z9hG4bK-1", "direction": ["internal", "external"],
+             "replace": ["origin", "session-connection"]}, a, b)
+        sdp = parse_sdp(offer["sdp"])
+        self.assertIn("c=IN IP4 127.0.0.77", offer["sdp"])
+        self.assertNotIn("127.0.0.2", offer["sdp"])
+        self.assertEqual(len(sdp["media"]), 1)
+        q = self.cluster.ng({"command": "query", "call-id": cid})
+        self.assertEqual(q["result"], "ok", q)
+        self.assertEqual(q["tags"]["tag-a"].get("label"), "caller", q)
+
+    def test_delete_delay(self):
+        a, b, pa, pb = self.setup_call("flags-delay@test")
+        c = self.cluster
+        d = c.ng({"command": "delete", "call-id": "flags-delay@test",
+                  "delete-delay": 2})
+        self.assertEqual(d["result"], "ok", d)
+        # still there (media keeps flowing) during the delay ...
+        self.assertIn("flags-delay@test", self.calls_listed())
+        sent, got = self.relay(a, b, pa[0], n=3)
+        self.assertEqual(len(got), 3, "media stopped before the delay")
+        # ... and gone after it, ports included
+        wait_until(lambda: "flags-delay@test" not in self.calls_listed(), 6,
+                   what="the delayed delete")
+        wait_until(lambda: not udp_port_bound(pa[0]), 3,
+                   what="the ports to close")
+
+
 class MediaTimeoutTest(CallMixin, ClusterTestCase):
     overrides = {"relayd": {"media_timeout": 3}, "ctld": {"delete_delay": 0}}
 
