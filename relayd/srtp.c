@@ -1,0 +1,197 @@
+/*
+ * srtp: libsrtp2 sessions for one direction of a leg (see srtp.h).
+ *
+ * Policy choices (RFC 3711):
+ *   - any SSRC (ssrc_any_inbound / ssrc_any_outbound): a leg's endpoint
+ *     may change SSRC mid-call (re-INVITE, transfer) without signalling;
+ *   - replay window of 1024 packets inbound (libsrtp2's default of 128 is
+ *     small for a relay that sees bursts after a jitter buffer);
+ *   - allow_repeat_tx outbound: a relayed retransmission (same sequence
+ *     number from the source) is protected again, not refused;
+ *   - ROC per SSRC carried across rekeys through explicit streams
+ *     (srtp_add_stream + srtp_set_stream_roc on the new session).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "relayd/srtp.h"
+
+struct srtpx {
+	srtp_t		 s;
+	srtp_profile_t	 profile;
+	int		 inbound;
+	uint32_t	 ssrc[SRTPX_MAX_SSRC];	/* RTP SSRCs seen, for rekey */
+	size_t		 nssrc;
+};
+
+int
+srtpx_init(void)
+{
+	return srtp_init() == srtp_err_status_ok ? 0 : -1;
+}
+
+size_t
+srtpx_key_len(srtp_profile_t p)
+{
+	return (size_t)srtp_profile_get_master_key_length(p) +
+	    srtp_profile_get_master_salt_length(p);
+}
+
+/* Fills policy for k; the key bytes stay in k (libsrtp2 copies them). */
+static int
+srtpx_policy(srtp_policy_t *pol, const struct srtpx_key *k, int inbound,
+    char *err, size_t errlen)
+{
+	size_t	 want = srtpx_key_len(k->profile);
+
+	memset(pol, 0, sizeof(*pol));
+	if (want == 0 || k->len != want || k->len > sizeof(k->key)) {
+		snprintf(err, errlen, "key length %zu, the suite needs %zu",
+		    k->len, want);
+		return -1;
+	}
+	if (srtp_crypto_policy_set_from_profile_for_rtp(&pol->rtp,
+	    k->profile) != srtp_err_status_ok ||
+	    srtp_crypto_policy_set_from_profile_for_rtcp(&pol->rtcp,
+	    k->profile) != srtp_err_status_ok) {
+		snprintf(err, errlen, "suite not supported by libsrtp2");
+		return -1;
+	}
+	pol->ssrc.type = inbound ? ssrc_any_inbound : ssrc_any_outbound;
+	pol->key = (unsigned char *)k->key;
+	pol->window_size = 1024;
+	pol->allow_repeat_tx = !inbound;
+	return 0;
+}
+
+/* A new session for k, with the streams and ROCs of old (may be NULL). */
+static srtp_t
+srtpx_session(const struct srtpx_key *k, int inbound, const struct srtpx *old,
+    char *err, size_t errlen)
+{
+	srtp_policy_t	 pol, one;
+	srtp_t		 s;
+	uint32_t	 roc;
+	size_t		 i;
+
+	if (srtpx_policy(&pol, k, inbound, err, errlen) == -1)
+		return NULL;
+	if (srtp_create(&s, &pol) != srtp_err_status_ok) {
+		snprintf(err, errlen, "srtp_create failed");
+		return NULL;
+	}
+	for (i = 0; old != NULL && i < old->nssrc; i++) {
+		if (srtp_get_stream_roc(old->s, old->ssrc[i], &roc) !=
+		    srtp_err_status_ok)
+			continue;	/* never carried a packet */
+		one = pol;
+		one.ssrc.type = ssrc_specific;
+		one.ssrc.value = old->ssrc[i];
+		if (srtp_add_stream(s, &one) != srtp_err_status_ok ||
+		    srtp_set_stream_roc(s, old->ssrc[i], roc) !=
+		    srtp_err_status_ok) {
+			snprintf(err, errlen, "cannot carry the rollover "
+			    "counter of SSRC %u", old->ssrc[i]);
+			srtp_dealloc(s);
+			return NULL;
+		}
+	}
+	return s;
+}
+
+struct srtpx *
+srtpx_new(const struct srtpx_key *k, int inbound, char *err, size_t errlen)
+{
+	struct srtpx	*x;
+
+	if ((x = calloc(1, sizeof(*x))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if ((x->s = srtpx_session(k, inbound, NULL, err, errlen)) == NULL) {
+		free(x);
+		return NULL;
+	}
+	x->profile = k->profile;
+	x->inbound = inbound;
+	return x;
+}
+
+void
+srtpx_destroy(struct srtpx **xp)
+{
+	if (xp == NULL || *xp == NULL)
+		return;
+	srtp_dealloc((*xp)->s);	/* libsrtp2 zeroizes its key schedules */
+	free(*xp);
+	*xp = NULL;
+}
+
+int
+srtpx_rekey(struct srtpx *x, const struct srtpx_key *k, char *err,
+    size_t errlen)
+{
+	srtp_t	 s;
+
+	if ((s = srtpx_session(k, x->inbound, x, err, errlen)) == NULL)
+		return -1;
+	srtp_dealloc(x->s);
+	x->s = s;
+	x->profile = k->profile;
+	return 0;
+}
+
+/* Remembers an RTP SSRC (bounded; the first ones win: an endpoint that
+ * cycles through many SSRCs only loses ROC carry-over for the extra). */
+static void
+srtpx_note_ssrc(struct srtpx *x, const void *pkt, int len)
+{
+	const uint8_t	*p = pkt;
+	uint32_t	 ssrc;
+	size_t		 i;
+
+	if (len < 12)
+		return;
+	ssrc = (uint32_t)p[8] << 24 | (uint32_t)p[9] << 16 |
+	    (uint32_t)p[10] << 8 | p[11];
+	for (i = 0; i < x->nssrc; i++)
+		if (x->ssrc[i] == ssrc)
+			return;
+	if (x->nssrc < SRTPX_MAX_SSRC)
+		x->ssrc[x->nssrc++] = ssrc;
+}
+
+srtp_err_status_t
+srtpx_protect(struct srtpx *x, void *pkt, int *len, int rtcp)
+{
+	srtp_err_status_t	 st;
+
+	if (rtcp)
+		return srtp_protect_rtcp(x->s, pkt, len);
+	if ((st = srtp_protect(x->s, pkt, len)) == srtp_err_status_ok)
+		srtpx_note_ssrc(x, pkt, *len);
+	return st;
+}
+
+srtp_err_status_t
+srtpx_unprotect(struct srtpx *x, void *pkt, int *len, int rtcp)
+{
+	srtp_err_status_t	 st;
+
+	if (rtcp)
+		return srtp_unprotect_rtcp(x->s, pkt, len);
+	if ((st = srtp_unprotect(x->s, pkt, len)) == srtp_err_status_ok)
+		srtpx_note_ssrc(x, pkt, *len);
+	return st;
+}
+
+uint32_t
+srtpx_roc(const struct srtpx *x, uint32_t ssrc)
+{
+	uint32_t	 roc = 0;
+
+	if (srtp_get_stream_roc(x->s, ssrc, &roc) != srtp_err_status_ok)
+		return 0;
+	return roc;
+}
