@@ -30,6 +30,12 @@ buf_wipe(struct buf *b)
 }
 
 void
+buf_secret(struct buf *b)
+{
+	b->secret = 1;
+}
+
+void
 buf_reset(struct buf *b)
 {
 	b->len = 0;
@@ -56,7 +62,18 @@ buf_grow(struct buf *b, size_t need)
 		}
 		cap *= 2;
 	}
-	if ((p = realloc(b->p, cap)) == NULL) {
+	if (b->secret) {
+		/* realloc(3) would free the old block unwiped */
+		if ((p = malloc(cap)) == NULL) {
+			b->oom = 1;
+			return -1;
+		}
+		if (b->p != NULL) {
+			memcpy(p, b->p, b->len + 1);
+			explicit_bzero(b->p, b->cap);
+			free(b->p);
+		}
+	} else if ((p = realloc(b->p, cap)) == NULL) {
 		b->oom = 1;
 		return -1;
 	}
