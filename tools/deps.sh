@@ -5,9 +5,11 @@
 set -eu
 what=${1:-test}
 
+# dpkg-dev: tools/libsrtp.sh unpacks Debian's libsrtp2 source package (built
+# against OpenSSL); libsrtp2-dev stays as the fallback.
 build="build-essential pkg-config libzmq3-dev libczmq-dev libsrtp2-dev libssl-dev
 libhiredis-dev libmsgpack-dev libmicrohttpd-dev libinih-dev libseccomp-dev
-liburing-dev libjson-c-dev redis-server"
+liburing-dev libjson-c-dev redis-server dpkg-dev"
 test="$build libcmocka-dev clang libclang-rt-14-dev kamailio kamailio-extra-modules
 sip-tester python3 curl procps"
 
