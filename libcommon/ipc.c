@@ -54,6 +54,46 @@ ipc_w_free(struct ipc_w *w)
 	memset(w, 0, sizeof(*w));
 }
 
+/* msgpack_sbuffer_write() without realloc(): a grown buffer leaves no
+ * copy of what it held. */
+static int
+ipc_sbuffer_write_secret(void *data, const char *buf, size_t len)
+{
+	msgpack_sbuffer	*sb = data;
+	char		*p;
+	size_t		 n;
+
+	if (len == 0)
+		return 0;
+	if (sb->alloc - sb->size < len) {
+		n = sb->alloc ? sb->alloc * 2 : MSGPACK_SBUFFER_INIT_SIZE;
+		while (n < sb->size + len) {
+			if (n * 2 <= n)
+				return -1;
+			n *= 2;
+		}
+		if ((p = malloc(n)) == NULL)
+			return -1;
+		if (sb->size > 0)
+			memcpy(p, sb->data, sb->size);
+		if (sb->data != NULL) {
+			explicit_bzero(sb->data, sb->alloc);
+			free(sb->data);
+		}
+		sb->data = p;
+		sb->alloc = n;
+	}
+	memcpy(sb->data + sb->size, buf, len);
+	sb->size += len;
+	return 0;
+}
+
+void
+ipc_w_secret(struct ipc_w *w)
+{
+	msgpack_packer_init(&w->pk, &w->sb, ipc_sbuffer_write_secret);
+}
+
 void
 ipc_pack_strn(msgpack_packer *pk, const char *s, size_t len)
 {
@@ -381,6 +421,7 @@ ipc_r_parse(struct ipc_r *r, const void *data, size_t len)
 		return -1;
 	}
 	memcpy(r->copy, data, len);
+	r->copylen = len;
 	if (ipc_framing_ok((const uint8_t *)r->copy, len) == -1 ||
 	    msgpack_unpack_next(&r->u, r->copy, len, &off) !=
 	    MSGPACK_UNPACK_SUCCESS) {
@@ -432,8 +473,11 @@ ipc_r_free(struct ipc_r *r)
 	msgpack_unpacked_destroy(&r->u);
 	msgpack_unpacked_init(&r->u);
 	r->root = NULL;
+	if (r->copy != NULL)
+		explicit_bzero(r->copy, r->copylen);
 	free(r->copy);
 	r->copy = NULL;
+	r->copylen = 0;
 }
 
 /* ---- transport ------------------------------------------------------- */

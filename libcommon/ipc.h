@@ -37,6 +37,12 @@
 	X(CALL_DELETE, "call_delete")	/* ctld -> relayd: free a call/leg */	\
 	X(CALL_QUERY, "call_query")	/* ctld -> relayd: per-stream stats */	\
 	X(CALL_LIST, "call_list")	/* ctld -> relayd: calls it holds */	\
+	X(SRTP_SET, "srtp_set")	/* ctld/keyd -> relayd: SRTP keys */	\
+	X(SDES_OFFER, "sdes_offer")	/* ctld -> keyd: our a=crypto lines */	\
+	X(SDES_SELECT, "sdes_select")	/* ctld -> keyd: the line peer chose */ \
+	X(SDES_ANSWER, "sdes_answer")	/* ctld -> keyd: our answer's line */	\
+	X(SDES_REMOTE, "sdes_remote")	/* ctld -> keyd: the peer's key */	\
+	X(SDES_FORGET, "sdes_forget")	/* ctld -> keyd: wipe a call's keys */	\
 	X(NG, "ng")		/* client -> ctld: an ng command */	\
 	X(STATS, "stats")	/* PUB: cumulative counters */		\
 	X(EVENT, "event")	/* PUB: call events (timeout, ...) */
@@ -60,6 +66,10 @@ struct ipc_w {
 
 void	ipc_w_init(struct ipc_w *);
 void	ipc_w_free(struct ipc_w *);	/* wipes the bytes before freeing */
+/* For a message that will hold keys: from now on, growing the buffer
+ * wipes the old memory before freeing it (buf_secret()'s counterpart),
+ * so ipc_w_free() reaches every byte it ever held. */
+void	ipc_w_secret(struct ipc_w *);
 /* A request or PUB message: a map of nfields + 3 entries (v, op, id). */
 void	ipc_w_begin(struct ipc_w *, enum ipc_op, uint64_t id, size_t nfields);
 /* A reply: nfields + 4 entries (v, op, id, ok), + 1 with an error. */
@@ -90,7 +100,10 @@ struct ipc_r {
 	char			 error[256];	/* reply's error, or why parse failed */
 	char			*copy;		/* owned copy of the message: the
 						   parsed strings point into it, so
-						   r outlives the transport buffer */
+						   r outlives the transport buffer;
+						   wiped when freed (it may hold
+						   keys) */
+	size_t			 copylen;
 };
 
 /* Returns 0, or -1 with the reason in r->error.  r must be freed either way.
@@ -101,6 +114,7 @@ int	ipc_r_parse(struct ipc_r *, const void *data, size_t len);
  * before it reads them); -1 otherwise.  ipc_r_parse() calls it; so must
  * any other reader of untrusted msgpack. */
 int	ipc_framing_ok(const uint8_t *data, size_t len);
+/* Wipes the copy of the message (explicit_bzero) and frees it. */
 void	ipc_r_free(struct ipc_r *);
 
 /* Lookups in a map object; each returns -1 (or NULL) when the key is absent

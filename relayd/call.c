@@ -1,7 +1,7 @@
 /*
  * call: calls by call-id (hash table), legs by ctld's leg id, media with
- * an RTP/RTCP port pair each, and the relayd ROUTER op handlers
- * (docs/ipc.md).
+ * an RTP/RTCP port pair each, the SRTP transforms of each media, and the
+ * relayd ROUTER op handlers (docs/ipc.md).
  *
  * Invariants:
  *  - every stream of a call is registered with the call's worker
@@ -9,6 +9,9 @@
  *  - stream->peer points into the peer leg's media of the same index, or
  *    is NULL; call_relink() recomputes it after any change, under the
  *    worker's lock, so a worker never sees a pointer to a freed stream;
+ *  - a media's SRTP transforms are created, rekeyed and destroyed under
+ *    the worker's lock (or after the media is unpolled), so the worker
+ *    never meets a half-swapped one; keys are wiped when they go;
  *  - a request either fully applies or changes nothing (leg_alloc frees
  *    what it allocated when it runs out of ports; leg_update validates
  *    every field before applying any).
@@ -35,6 +38,34 @@ const char *const call_ipcdrop_names[CALL_IPCDROP_COUNT] = {
 const char *const relay_drop_names[RELAY_DROP_COUNT] = {
 	RELAY_DROPS(RELAY_DROP_NAME)
 };
+
+/* RFC 4568 / RFC 6188 / RFC 7714 suite names, as in a=crypto. */
+static const struct {
+	const char	*name;
+	srtp_profile_t	 profile;
+} call_suites[] = {
+	{ "AES_CM_128_HMAC_SHA1_80", srtp_profile_aes128_cm_sha1_80 },
+	{ "AES_CM_128_HMAC_SHA1_32", srtp_profile_aes128_cm_sha1_32 },
+	{ "AES_192_CM_HMAC_SHA1_80", SRTPX_PROFILE_AES192_CM_SHA1_80 },
+	{ "AES_192_CM_HMAC_SHA1_32", SRTPX_PROFILE_AES192_CM_SHA1_32 },
+	{ "AES_256_CM_HMAC_SHA1_80", SRTPX_PROFILE_AES256_CM_SHA1_80 },
+	{ "AES_256_CM_HMAC_SHA1_32", SRTPX_PROFILE_AES256_CM_SHA1_32 },
+	{ "AEAD_AES_128_GCM", srtp_profile_aead_aes_128_gcm },
+	{ "AEAD_AES_256_GCM", srtp_profile_aead_aes_256_gcm },
+};
+
+static const char *
+call_suite_name(const struct relay_srtp *x)
+{
+	size_t	 i;
+
+	if (x->x == NULL)
+		return "";
+	for (i = 0; i < sizeof(call_suites) / sizeof(call_suites[0]); i++)
+		if (call_suites[i].profile == x->key.profile)
+			return call_suites[i].name;
+	return "";
+}
 
 static uint32_t
 call_hash(const char *s)
@@ -84,6 +115,18 @@ call_relink(struct call *c)
 	}
 }
 
+/* Same key bytes (lengths already equal), without an early exit. */
+static int
+call_key_eq(const struct srtpx_key *a, const struct srtpx_key *b)
+{
+	uint8_t	 diff = 0;
+	size_t	 i;
+
+	for (i = 0; i < a->len; i++)
+		diff |= a->key[i] ^ b->key[i];
+	return diff == 0;
+}
+
 static struct media *
 call_media_new(struct relayd *r, struct call *c, unsigned index)
 {
@@ -100,6 +143,7 @@ call_media_new(struct relayd *r, struct call *c, unsigned index)
 	m->index = index;
 	io_lock(r->io, c->worker);
 	for (k = 0; k < 2; k++) {
+		m->s[k].media = m;
 		m->s[k].fd = fds[k];
 		m->s[k].port = port + k;
 		m->s[k].rtcp = k;
@@ -113,6 +157,15 @@ call_media_new(struct relayd *r, struct call *c, unsigned index)
 	return m;
 }
 
+/* Drops one SRTP direction of m (back to plain RTP) and wipes its key.
+ * Under the worker's lock while m is polled. */
+static void
+call_srtp_clear(struct relay_srtp *x)
+{
+	srtpx_destroy(&x->x);
+	explicit_bzero(&x->key, sizeof(x->key));
+}
+
 /* Caller holds no lock; the media must already be unlinked from its leg
  * and the call relinked. */
 static void
@@ -120,8 +173,10 @@ call_media_free(struct relayd *r, struct media *m)
 {
 	int	 k;
 
-	for (k = 0; k < 2; k++)
+	for (k = 0; k < 2; k++) {
 		close(m->s[k].fd);
+		call_srtp_clear(&m->srtp[k]);
+	}
 	ports_free(r->ports, m->pair);
 	free(m);
 }
@@ -278,7 +333,7 @@ call_pack_stream(msgpack_packer *pk, const struct stream *s)
 
 	for (i = 0; i < RELAY_DROP_COUNT; i++)
 		errors += (d[i] = RELAY_LOAD(s->drops[i]));
-	msgpack_pack_map(pk, 10 + (has_ssrc ? 1 : 0));
+	msgpack_pack_map(pk, 12 + (has_ssrc ? 1 : 0));
 	ipc_pack_str(pk, "rtcp");
 	s->rtcp ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
 	ipc_pack_str(pk, "local_port");
@@ -297,6 +352,10 @@ call_pack_stream(msgpack_packer *pk, const struct stream *s)
 	msgpack_pack_uint64(pk, RELAY_LOAD(s->bytes));
 	ipc_pack_str(pk, "errors");
 	msgpack_pack_uint64(pk, errors);
+	ipc_pack_str(pk, "srtp_decrypted");
+	msgpack_pack_uint64(pk, RELAY_LOAD(s->srtp_decrypted));
+	ipc_pack_str(pk, "srtp_encrypted");
+	msgpack_pack_uint64(pk, RELAY_LOAD(s->srtp_encrypted));
 	ipc_pack_str(pk, "drops");
 	msgpack_pack_map(pk, RELAY_DROP_COUNT);
 	for (i = 0; i < RELAY_DROP_COUNT; i++) {
@@ -309,6 +368,25 @@ call_pack_stream(msgpack_packer *pk, const struct stream *s)
 	}
 }
 
+/* Adds the SRTP counters of leg l (or of every leg of c when l is NULL)
+ * to *dec and *enc, which it zeroes first. */
+static void
+call_srtp_sum(struct leg *l, struct call *c, uint64_t *dec, uint64_t *enc)
+{
+	unsigned	 i, k;
+
+	*dec = *enc = 0;
+	for (l = l != NULL ? l : c->legs; l != NULL; l = c != NULL ?
+	    l->next : NULL)
+		for (i = 0; i < l->nmedia; i++)
+			for (k = 0; k < 2; k++) {
+				*dec += RELAY_LOAD(
+				    l->media[i]->s[k].srtp_decrypted);
+				*enc += RELAY_LOAD(
+				    l->media[i]->s[k].srtp_encrypted);
+			}
+}
+
 /* The "legs" value of call_query and call_delete; one leg if only != NULL.
  * Under the call's worker lock (latched addresses). */
 static void
@@ -316,6 +394,7 @@ call_pack_legs(msgpack_packer *pk, struct call *c, struct leg *only)
 {
 	struct leg	*l;
 	unsigned	 n = 0, i;
+	uint64_t	 dec, enc;
 
 	for (l = c->legs; l; l = l->next)
 		if (only == NULL || l == only)
@@ -324,17 +403,28 @@ call_pack_legs(msgpack_packer *pk, struct call *c, struct leg *only)
 	for (l = c->legs; l; l = l->next) {
 		if (only != NULL && l != only)
 			continue;
-		msgpack_pack_map(pk, 3);
+		call_srtp_sum(l, NULL, &dec, &enc);
+		msgpack_pack_map(pk, 5);
 		ipc_pack_str(pk, "leg");
 		ipc_pack_str(pk, l->id);
 		ipc_pack_str(pk, "peer");
 		ipc_pack_str(pk, l->peer);
+		ipc_pack_str(pk, "srtp_decrypted");
+		msgpack_pack_uint64(pk, dec);
+		ipc_pack_str(pk, "srtp_encrypted");
+		msgpack_pack_uint64(pk, enc);
 		ipc_pack_str(pk, "media");
 		msgpack_pack_array(pk, l->nmedia);
 		for (i = 0; i < l->nmedia; i++) {
-			msgpack_pack_map(pk, 2);
+			msgpack_pack_map(pk, 4);
 			ipc_pack_str(pk, "index");
 			msgpack_pack_unsigned_int(pk, l->media[i]->index);
+			ipc_pack_str(pk, "srtp_in");
+			ipc_pack_str(pk, call_suite_name(
+			    &l->media[i]->srtp[RELAY_SRTP_IN]));
+			ipc_pack_str(pk, "srtp_out");
+			ipc_pack_str(pk, call_suite_name(
+			    &l->media[i]->srtp[RELAY_SRTP_OUT]));
 			ipc_pack_str(pk, "streams");
 			msgpack_pack_array(pk, 2);
 			call_pack_stream(pk, &l->media[i]->s[0]);
@@ -551,6 +641,113 @@ call_op_leg_update(struct relayd *r, const struct ipc_r *q, struct ipc_w *w)
 	ipc_w_reply(w, q->op, q->id, 1, NULL, 0);
 }
 
+/*
+ * srtp_set: one SRTP direction of one media of a leg (docs/ipc.md).  The
+ * new transform is built before the lock (srtp_create is the expensive
+ * part); a rekey must read the old session's rollover counters, so it
+ * runs under the lock, between two batches of the worker.  The key bytes
+ * are wiped from every local buffer before return, whatever the outcome.
+ */
+static void
+call_op_srtp_set(struct relayd *r, const struct ipc_r *q, struct ipc_w *w)
+{
+	char			 cid[256], lid[RELAY_IDLEN], dir[8];
+	char			 suite[64], err[128];
+	struct srtpx_key	 k;
+	struct relay_srtp	*x;
+	struct srtpx		*nx = NULL;
+	struct call		*c;
+	struct leg		*l;
+	const void		*key;
+	size_t			 keylen, i;
+	uint64_t		 idx;
+	int			 has_suite, has_key, d, rc;
+	const char		*error = NULL;
+
+	memset(&k, 0, sizeof(k));
+	has_suite = ipc_get(q->root, "profile") != NULL;
+	has_key = ipc_get(q->root, "key") != NULL;
+	if (call_get_ids(q, cid, sizeof(cid), lid, sizeof(lid)) == -1 ||
+	    ipc_get_uint(q->root, "media", &idx) == -1 ||
+	    ipc_get_strz(q->root, "dir", dir, sizeof(dir)) == -1 ||
+	    (strcmp(dir, "in") != 0 && strcmp(dir, "out") != 0) ||
+	    has_suite != has_key ||
+	    (has_suite && (ipc_get_strz(q->root, "profile", suite,
+	    sizeof(suite)) == -1 ||
+	    ipc_get_bin(q->root, "key", &key, &keylen) == -1))) {
+		call_refuse(r, q, w, CALL_IPCDROP_BAD_FIELD,
+		    "bad call, leg, media, dir, profile or key");
+		return;
+	}
+	d = strcmp(dir, "in") == 0 ? RELAY_SRTP_IN : RELAY_SRTP_OUT;
+	if (has_suite) {
+		for (i = 0; i < sizeof(call_suites) / sizeof(call_suites[0]);
+		    i++)
+			if (strcmp(call_suites[i].name, suite) == 0)
+				break;
+		if (i == sizeof(call_suites) / sizeof(call_suites[0]) ||
+		    srtpx_key_len(call_suites[i].profile) == 0) {
+			ipc_w_reply(w, q->op, q->id, 0, "unsupported suite", 0);
+			return;
+		}
+		k.profile = call_suites[i].profile;
+		if (keylen != srtpx_key_len(k.profile) ||
+		    keylen > sizeof(k.key)) {
+			ipc_w_reply(w, q->op, q->id, 0, "bad key length", 0);
+			return;
+		}
+		memcpy(k.key, key, keylen);
+		k.len = keylen;
+	}
+	if ((c = call_find(r, cid)) == NULL)
+		error = "unknown call";
+	else if ((l = call_leg(c, lid)) == NULL)
+		error = "unknown leg";
+	else if (idx < 1 || idx > l->nmedia)
+		error = "bad media index";
+	if (error != NULL) {
+		ipc_w_reply(w, q->op, q->id, 0, error, 0);
+		goto done;
+	}
+	x = &l->media[idx - 1]->srtp[d];
+	/* x->key is control-thread only: compare without the lock */
+	if (has_suite && x->x != NULL && x->key.profile == k.profile &&
+	    x->key.len == k.len && call_key_eq(&x->key, &k)) {
+		ipc_w_reply(w, q->op, q->id, 1, NULL, 0);	/* no-op */
+		goto done;
+	}
+	if (has_suite && x->x == NULL &&
+	    (nx = srtpx_new(&k, d == RELAY_SRTP_IN, err, sizeof(err))) ==
+	    NULL) {
+		log_warnx("[%s] leg %s media %u %s: %s", cid, lid,
+		    (unsigned)idx, dir, err);
+		ipc_w_reply(w, q->op, q->id, 0, "unsupported suite", 0);
+		goto done;
+	}
+	rc = 0;
+	io_lock(r->io, c->worker);
+	if (!has_suite)
+		call_srtp_clear(x);
+	else if (nx != NULL) {
+		x->x = nx;
+		x->key = k;
+	} else if ((rc = srtpx_rekey(x->x, &k, err, sizeof(err))) == 0)
+		x->key = k;
+	io_unlock(r->io, c->worker);
+	if (rc == -1) {
+		log_warnx("[%s] leg %s media %u %s: rekey: %s", cid, lid,
+		    (unsigned)idx, dir, err);
+		ipc_w_reply(w, q->op, q->id, 0, "unsupported suite", 0);
+		goto done;
+	}
+	log_info("[%s] leg %s media %u %s: %s%s", cid, lid, (unsigned)idx, dir,
+	    !has_suite ? "plain RTP" : suite, nx == NULL && has_suite ?
+	    " (rekeyed)" : "");
+	ipc_w_reply(w, q->op, q->id, 1, NULL, 0);
+ done:
+	explicit_bzero(&k, sizeof(k));
+}
+
 static void
 call_op_delete(struct relayd *r, const struct ipc_r *q, struct ipc_w *w)
 {
@@ -591,6 +788,7 @@ call_op_query(struct relayd *r, const struct ipc_r *q, struct ipc_w *w)
 {
 	char		 cid[256];
 	struct call	*c;
+	uint64_t	 dec, enc;
 
 	if (call_get_ids(q, cid, sizeof(cid), NULL, 0) == -1) {
 		call_refuse(r, q, w, CALL_IPCDROP_BAD_FIELD, "bad call");
@@ -600,8 +798,11 @@ call_op_query(struct relayd *r, const struct ipc_r *q, struct ipc_w *w)
 		ipc_w_reply(w, q->op, q->id, 0, "unknown call", 0);
 		return;
 	}
-	ipc_w_reply(w, q->op, q->id, 1, NULL, 2);
+	call_srtp_sum(NULL, c, &dec, &enc);
+	ipc_w_reply(w, q->op, q->id, 1, NULL, 4);
 	ipc_w_uint(w, "created", c->created);
+	ipc_w_uint(w, "srtp_decrypted", dec);
+	ipc_w_uint(w, "srtp_encrypted", enc);
 	ipc_w_key(w, "legs");
 	io_lock(r->io, c->worker);
 	call_pack_legs(&w->pk, c, NULL);
@@ -632,6 +833,7 @@ static const call_handler call_handlers[IPC_OP_COUNT] = {
 	[IPC_OP_CALL_DELETE] = call_op_delete,
 	[IPC_OP_CALL_QUERY] = call_op_query,
 	[IPC_OP_CALL_LIST] = call_op_list,
+	[IPC_OP_SRTP_SET] = call_op_srtp_set,
 };
 
 void

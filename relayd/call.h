@@ -1,8 +1,9 @@
 /*
  * call: relayd's calls, legs and media, and the ROUTER op handlers
- * (docs/ipc.md: leg_alloc, leg_update, call_delete, call_query, call_list,
- * ping).  Control thread only; stream fields the workers read are changed
- * under the owning worker's lock (io.h).
+ * (docs/ipc.md: leg_alloc, leg_update, srtp_set, call_delete, call_query,
+ * call_list, ping).  Control thread only; stream fields and SRTP
+ * transforms the workers use are changed under the owning worker's lock
+ * (io.h).
  */
 #ifndef RTPSEC_RELAYD_CALL_H
 #define RTPSEC_RELAYD_CALL_H

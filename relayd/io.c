@@ -2,11 +2,13 @@
  * io: epoll + recvmmsg/sendmmsg packet relay; see io.h for the interface
  * and the locking scheme.
  *
- * Per packet: classification and latching (latch.c), counter updates
- * (relaxed stores, single writer), and a slot in the next sendmmsg.  No
- * allocation, no lock, no syscall per packet: one recvmmsg per IO_BATCH
- * packets and one sendmmsg per received batch (all packets from one
- * stream go out of the one peer socket).  The wall clock is read once
+ * Per packet: classification and latching (latch.c), SRTP unprotect
+ * between the source check and the latch, SRTP protect for the peer
+ * (srtp.c, in place: each buffer has SRTPX_OVERHEAD spare bytes),
+ * counter updates (relaxed stores, single writer), and a slot in the
+ * next sendmmsg.  No allocation, no lock, no syscall per packet: one
+ * recvmmsg per IO_BATCH packets and one sendmmsg per received batch (all
+ * packets from one stream go out of the one peer socket).  The wall clock is read once
  * per epoll_wait batch.
  */
 #include <sys/epoll.h>
@@ -35,7 +37,7 @@ struct worker {
 	pthread_mutex_t		 mtx;
 	struct io_totals	 c;		/* worker writes, ctl loads */
 	/* worker only: */
-	uint8_t			 buf[IO_BATCH][IO_PKTMAX];
+	uint8_t			 buf[IO_BATCH][IO_BUFLEN];
 	struct mmsghdr		 in[IO_BATCH];
 	struct mmsghdr		 out[IO_BATCH];
 	struct iovec		 iov[IO_BATCH];
@@ -58,15 +60,36 @@ io_drop(struct worker *w, struct stream *s, int reason, unsigned n)
 	RELAY_INC(w->c.drops[reason], n);
 }
 
+/* The drop reason of a libsrtp2 unprotect failure. */
+static int
+io_srtp_why(srtp_err_status_t st)
+{
+	switch (st) {
+	case srtp_err_status_auth_fail:
+		return RELAY_DROP_SRTP_AUTH;
+	case srtp_err_status_replay_fail:
+	case srtp_err_status_replay_old:
+		return RELAY_DROP_SRTP_REPLAY;
+	default:
+		return RELAY_DROP_SRTP_ERROR;
+	}
+}
+
 static void
 io_drain(struct worker *w, struct stream *s, uint64_t now)
 {
 	const struct relay_addr	*dst;
+	struct srtpx		*in, *out;
+	srtp_err_status_t	 st;
 	enum latch_kind		 k;
 	uint32_t		 ssrc = 0;
-	int			 r, i, n, sent, fail, round, why;
-	uint64_t		 bytes;
+	int			 r, i, n, sent, fail, round, why, plen;
+	uint64_t		 bytes, dec, enc;
 	size_t			 len;
+
+	/* stable for the whole batch: changed only under our lock */
+	in = s->media->srtp[RELAY_SRTP_IN].x;
+	out = s->peer != NULL ? s->peer->media->srtp[RELAY_SRTP_OUT].x : NULL;
 
 	for (round = 0; round < IO_ROUNDS; round++) {
 		for (i = 0; i < IO_BATCH; i++) {
@@ -83,6 +106,8 @@ io_drain(struct worker *w, struct stream *s, uint64_t now)
 			return;
 		n = 0;
 		bytes = 0;
+		dec = 0;
+		enc = 0;
 		for (i = 0; i < r; i++) {
 			len = w->in[i].msg_len;
 			if (w->in[i].msg_hdr.msg_flags & MSG_TRUNC) {
@@ -90,14 +115,29 @@ io_drain(struct worker *w, struct stream *s, uint64_t now)
 				continue;
 			}
 			k = latch_classify(w->buf[i], len, &ssrc);
-			why = latch_check(s, k, &w->src[i],
+			why = latch_accept(s, k, &w->src[i],
 			    w->in[i].msg_hdr.msg_namelen);
 			if (why >= 0) {
 				io_drop(w, s, why, 1);
 				continue;
 			}
+			if (in != NULL) {
+				plen = (int)len;
+				st = srtpx_unprotect(in, w->buf[i], &plen,
+				    k == LATCH_RTCP);
+				if (st != srtp_err_status_ok) {
+					io_drop(w, s, io_srtp_why(st), 1);
+					continue;
+				}
+				dec++;
+			} else
+				plen = (int)len;
+			/* only now, authenticated when SRTP: latch */
+			latch_learn(s, &w->src[i],
+			    w->in[i].msg_hdr.msg_namelen);
 			RELAY_INC(s->packets, 1);
-			RELAY_INC(s->bytes, len);
+			RELAY_INC(s->bytes, len);	/* as received */
+			len = (size_t)plen;
 			__atomic_store_n(&s->last_packet, now,
 			    __ATOMIC_RELAXED);
 			__atomic_store_n(&s->ssrc, ssrc, __ATOMIC_RELAXED);
@@ -105,6 +145,18 @@ io_drain(struct worker *w, struct stream *s, uint64_t now)
 			if ((dst = latch_dest(s)) == NULL) {
 				io_drop(w, s, RELAY_DROP_NO_PEER, 1);
 				continue;
+			}
+			if (out != NULL) {
+				plen = (int)len;
+				st = srtpx_protect(out, w->buf[i], &plen,
+				    k == LATCH_RTCP);
+				if (st != srtp_err_status_ok) {
+					io_drop(w, s, RELAY_DROP_SRTP_ERROR,
+					    1);
+					continue;
+				}
+				len = (size_t)plen;
+				enc++;
 			}
 			w->oiov[n].iov_base = w->buf[i];
 			w->oiov[n].iov_len = len;
@@ -133,6 +185,14 @@ io_drain(struct worker *w, struct stream *s, uint64_t now)
 		}
 		RELAY_INC(w->c.packets, (uint64_t)(n - fail));
 		RELAY_INC(w->c.bytes, bytes);
+		if (dec != 0) {
+			RELAY_INC(s->srtp_decrypted, dec);
+			RELAY_INC(w->c.srtp_decrypted, dec);
+		}
+		if (enc != 0) {
+			RELAY_INC(s->peer->srtp_encrypted, enc);
+			RELAY_INC(w->c.srtp_encrypted, enc);
+		}
 		if (r < IO_BATCH)
 			return;
 	}
@@ -295,5 +355,7 @@ io_totals(struct io *io, struct io_totals *t)
 		t->bytes += RELAY_LOAD(io->w[i].c.bytes);
 		for (j = 0; j < RELAY_DROP_COUNT; j++)
 			t->drops[j] += RELAY_LOAD(io->w[i].c.drops[j]);
+		t->srtp_decrypted += RELAY_LOAD(io->w[i].c.srtp_decrypted);
+		t->srtp_encrypted += RELAY_LOAD(io->w[i].c.srtp_encrypted);
 	}
 }

@@ -5,11 +5,15 @@
  * Each worker thread owns an epoll fd and the streams assigned to it.  On
  * readiness it drains a socket with recvmmsg (batches of IO_BATCH) and
  * forwards the accepted packets with one sendmmsg to the peer's socket.
+ * SRTP (srtp.c) is applied per packet in place: unprotect with the
+ * receiving media's inbound transform before latching, protect with the
+ * peer media's outbound transform before the packet joins the batch.
  *
  * Locking: each worker has a mutex that it holds while it processes one
  * epoll_wait batch (never taken per packet).  The control thread takes it
  * (io_lock) around every change to the worker's streams: add, delete,
- * peer or endpoint change, latch reset, and reads of latched addresses.
+ * peer or endpoint change, latch reset, SRTP transform set/rekey/removal,
+ * and reads of latched addresses.
  * epoll events carry a slot index and a generation, not a pointer, so an
  * event for a stream deleted between epoll_wait and the lock is ignored.
  */
@@ -21,7 +25,9 @@
 #include "relayd/relay.h"
 
 #define IO_BATCH	32
-#define IO_PKTMAX	2048
+#define IO_PKTMAX	2048	/* largest datagram accepted */
+/* A receive buffer: IO_PKTMAX plus room to protect in place. */
+#define IO_BUFLEN	(IO_PKTMAX + SRTPX_OVERHEAD)
 
 struct io;
 
@@ -29,6 +35,8 @@ struct io_totals {
 	uint64_t	packets;	/* relayed */
 	uint64_t	bytes;		/* relayed UDP payload bytes */
 	uint64_t	drops[RELAY_DROP_COUNT];
+	uint64_t	srtp_decrypted;	/* SRTP/SRTCP packets unprotected */
+	uint64_t	srtp_encrypted;	/* SRTP/SRTCP packets protected */
 };
 
 /* nslots: the largest stream slot + 1.  NULL on failure (logged). */

@@ -54,21 +54,39 @@ latch_addr_eq(const struct relay_addr *a, const struct sockaddr_storage *ss,
 }
 
 int
-latch_check(struct stream *s, enum latch_kind k,
+latch_accept(const struct stream *s, enum latch_kind k,
     const struct sockaddr_storage *src, socklen_t srclen)
 {
 	if (k == LATCH_GARBAGE)
 		return RELAY_DROP_MALFORMED;
-	if (!s->is_latched) {
-		if (srclen > sizeof(s->latched.ss))
-			return RELAY_DROP_MALFORMED;
-		memcpy(&s->latched.ss, src, srclen);
-		s->latched.len = srclen;
-		s->is_latched = 1;
-		return -1;
-	}
+	if (!s->is_latched)
+		return srclen > sizeof(s->latched.ss) ?
+		    RELAY_DROP_MALFORMED : -1;
 	if (!latch_addr_eq(&s->latched, src, srclen))
 		return RELAY_DROP_WRONG_SOURCE;
+	return -1;
+}
+
+void
+latch_learn(struct stream *s, const struct sockaddr_storage *src,
+    socklen_t srclen)
+{
+	if (s->is_latched || srclen > sizeof(s->latched.ss))
+		return;
+	memcpy(&s->latched.ss, src, srclen);
+	s->latched.len = srclen;
+	s->is_latched = 1;
+}
+
+int
+latch_check(struct stream *s, enum latch_kind k,
+    const struct sockaddr_storage *src, socklen_t srclen)
+{
+	int	 why;
+
+	if ((why = latch_accept(s, k, src, srclen)) >= 0)
+		return why;
+	latch_learn(s, src, srclen);
 	return -1;
 }
 

@@ -29,8 +29,20 @@ int		latch_addr_eq(const struct relay_addr *,
 /*
  * Decides on a packet of kind k from src received by s: returns -1 and
  * accepts (latching s on its first valid packet), or the drop reason.
+ * latch_check() = latch_accept() + latch_learn().
  */
 int		latch_check(struct stream *s, enum latch_kind k,
+		    const struct sockaddr_storage *src, socklen_t srclen);
+/*
+ * The two halves, for SRTP (only a packet that authenticates may latch):
+ * latch_accept() decides without changing s (-1 or the drop reason;
+ * before the first latch any source is accepted), the caller then
+ * authenticates the packet and calls latch_learn(), which latches s on
+ * src if it is not latched yet.
+ */
+int		latch_accept(const struct stream *s, enum latch_kind k,
+		    const struct sockaddr_storage *src, socklen_t srclen);
+void		latch_learn(struct stream *s,
 		    const struct sockaddr_storage *src, socklen_t srclen);
 /* Where a packet received by s goes: the peer stream's latched address,
  * else its advertised one; NULL if none (no_peer). */

@@ -18,6 +18,7 @@
 #include "libcommon/log.h"
 #include "libcommon/privsep.h"
 #include "relayd/call.h"
+#include "relayd/srtp.h"
 #include "relayd/stats.h"
 
 #define RELAYD_EVENTQ		256
@@ -125,6 +126,8 @@ relayd_request(zsock_t *router)
 	}
 	ipc_r_free(&q);
 	ipc_w_free(&w);
+	/* srtp_set carries keys: wipe what we hold of the request */
+	explicit_bzero(zframe_data(msg), zframe_size(msg));
 	zframe_destroy(&ident);
 	zframe_destroy(&msg);
 }
@@ -149,6 +152,8 @@ main(int argc, char **argv)
 	uint64_t	 now, next_stats, next_sweep;
 
 	daemon_start(argc, argv, "relayd", &cfg);
+	if (srtpx_init() == -1)		/* before confinement: see srtp.c */
+		fatalx("cannot initialize libsrtp2");
 	if (call_init(&relayd, &cfg, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	if ((router = ipc_bind(ZMQ_ROUTER, cfg.relayd_ctl)) == NULL ||

@@ -24,6 +24,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "relayd/srtp.h"
+
 #define RELAY_MAX_MEDIA	16
 #define RELAY_IDLEN	128
 
@@ -32,7 +34,10 @@
 	X(WRONG_SOURCE, "wrong_source")		\
 	X(NO_PEER, "no_peer")			\
 	X(MALFORMED, "malformed")		\
-	X(SEND_ERROR, "send_error")
+	X(SEND_ERROR, "send_error")		\
+	X(SRTP_AUTH, "srtp_auth")		\
+	X(SRTP_REPLAY, "srtp_replay")		\
+	X(SRTP_ERROR, "srtp_error")
 
 #define RELAY_DROP_ENUM(e, s)	RELAY_DROP_##e,
 enum relay_drop {
@@ -51,7 +56,10 @@ struct relay_addr {
 	socklen_t		 len;		/* 0: unset */
 };
 
+struct media;
+
 struct stream {
+	struct media		*media;		/* RO after create: owner */
 	int			 fd;		/* RO after create */
 	uint16_t		 port;		/* RO after create */
 	int			 rtcp;		/* RO after create */
@@ -66,14 +74,32 @@ struct stream {
 	uint64_t		 bytes;
 	uint64_t		 drops[RELAY_DROP_COUNT];
 	uint64_t		 last_packet;	/* unix s, 0 never */
+	uint64_t		 srtp_decrypted; /* unprotected from endpoint */
+	uint64_t		 srtp_encrypted; /* protected to endpoint */
 	uint32_t		 ssrc;
 	int			 has_ssrc;
+};
+
+/*
+ * One direction of SRTP on a media, for both its streams (SRTP on the
+ * RTP stream and RTCP muxed on it, SRTCP on the RTCP stream).  x is
+ * created, rekeyed and destroyed by the control thread under the worker's
+ * lock and used (protect/unprotect change its replay and ROC state) by
+ * the worker under the same lock.  key is kept to tell a repeated
+ * srtp_set from a rekey; wiped when the media is freed or goes plain.
+ */
+enum { RELAY_SRTP_IN, RELAY_SRTP_OUT };
+
+struct relay_srtp {
+	struct srtpx		*x;		/* NULL: plain RTP */
+	struct srtpx_key	 key;		/* ctl only */
 };
 
 struct media {
 	unsigned		 index;		/* 1-based */
 	int			 pair;		/* ports.c pair index */
 	struct stream		 s[2];		/* [0] RTP, [1] RTCP */
+	struct relay_srtp	 srtp[2];	/* [RELAY_SRTP_IN/OUT] */
 };
 
 struct leg {

@@ -25,17 +25,111 @@ struct srtpx {
 	size_t		 nssrc;
 };
 
+/*
+ * libsrtp2 initializes its crypto backend lazily, at the first session
+ * and the first packet: OpenSSL loads its providers and configuration
+ * file; NSS (Debian's libsrtp2) loads libsoftokn3 and reads
+ * /proc/sys/crypto/fips_enabled, and unloads it all again when the last
+ * session is freed.  One session per suite with a throw-away key, used
+ * once each way, does that now, before the daemon confines itself
+ * (chroot, seccomp: a confined process must not meet a first-use open(2)
+ * or readlink(2), which the allow-list punishes with SIGSYS); one
+ * session stays for the life of the process so that NSS never shuts down.
+ */
+static struct srtpx	*srtpx_keepalive;
+
+static void
+srtpx_warmup(void)
+{
+	static const srtp_profile_t ps[] = {
+	    srtp_profile_aes128_cm_sha1_80, srtp_profile_aes128_cm_sha1_32,
+	    SRTPX_PROFILE_AES192_CM_SHA1_80, SRTPX_PROFILE_AES256_CM_SHA1_80,
+	    srtp_profile_aead_aes_128_gcm, srtp_profile_aead_aes_256_gcm };
+	struct srtpx_key k;
+	struct srtpx	*o, *i;
+	uint8_t		 pkt[64 + SRTPX_OVERHEAD];
+	char		 err[128];
+	size_t		 n;
+	int		 len, rtcp;
+
+	for (n = 0; n < sizeof(ps) / sizeof(ps[0]); n++) {
+		memset(&k, 0, sizeof(k));
+		k.profile = ps[n];
+		k.len = srtpx_key_len(ps[n]);
+		o = srtpx_new(&k, 0, err, sizeof(err));
+		i = srtpx_new(&k, 1, err, sizeof(err));
+		for (rtcp = 0; o != NULL && i != NULL && rtcp < 2; rtcp++) {
+			memset(pkt, 0, sizeof(pkt));
+			pkt[0] = 0x80;
+			pkt[1] = rtcp ? 200 : 0;
+			len = 64;
+			if (srtpx_protect(o, pkt, &len, rtcp) ==
+			    srtp_err_status_ok)
+				(void)srtpx_unprotect(i, pkt, &len, rtcp);
+		}
+		if (srtpx_keepalive == NULL && o != NULL) {
+			srtpx_keepalive = o;
+			o = NULL;
+		}
+		srtpx_destroy(&o);
+		srtpx_destroy(&i);
+	}
+}
+
 int
 srtpx_init(void)
 {
-	return srtp_init() == srtp_err_status_ok ? 0 : -1;
+	if (srtp_init() != srtp_err_status_ok)
+		return -1;
+	srtpx_warmup();
+	return 0;
 }
 
 size_t
 srtpx_key_len(srtp_profile_t p)
 {
+	switch ((int)p) {
+	case SRTPX_PROFILE_AES192_CM_SHA1_80:
+	case SRTPX_PROFILE_AES192_CM_SHA1_32:
+		return 24 + 14;		/* RFC 6188 */
+	case SRTPX_PROFILE_AES256_CM_SHA1_80:
+	case SRTPX_PROFILE_AES256_CM_SHA1_32:
+		return 32 + 14;
+	}
 	return (size_t)srtp_profile_get_master_key_length(p) +
 	    srtp_profile_get_master_salt_length(p);
+}
+
+/* The crypto policies of p for RTP and RTCP.  As libsrtp2 does for
+ * AES_CM_128_HMAC_SHA1_32, the _32 suites keep the 80-bit tag on SRTCP
+ * (RFC 4568 6.2.2). */
+static int
+srtpx_crypto(srtp_policy_t *pol, srtp_profile_t p)
+{
+	switch ((int)p) {
+	case SRTPX_PROFILE_AES192_CM_SHA1_80:
+		srtp_crypto_policy_set_aes_cm_192_hmac_sha1_80(&pol->rtp);
+		srtp_crypto_policy_set_aes_cm_192_hmac_sha1_80(&pol->rtcp);
+		return 0;
+	case SRTPX_PROFILE_AES192_CM_SHA1_32:
+		srtp_crypto_policy_set_aes_cm_192_hmac_sha1_32(&pol->rtp);
+		srtp_crypto_policy_set_aes_cm_192_hmac_sha1_80(&pol->rtcp);
+		return 0;
+	case SRTPX_PROFILE_AES256_CM_SHA1_80:
+		srtp_crypto_policy_set_aes_cm_256_hmac_sha1_80(&pol->rtp);
+		srtp_crypto_policy_set_aes_cm_256_hmac_sha1_80(&pol->rtcp);
+		return 0;
+	case SRTPX_PROFILE_AES256_CM_SHA1_32:
+		srtp_crypto_policy_set_aes_cm_256_hmac_sha1_32(&pol->rtp);
+		srtp_crypto_policy_set_aes_cm_256_hmac_sha1_80(&pol->rtcp);
+		return 0;
+	}
+	if (srtp_crypto_policy_set_from_profile_for_rtp(&pol->rtp, p) !=
+	    srtp_err_status_ok ||
+	    srtp_crypto_policy_set_from_profile_for_rtcp(&pol->rtcp, p) !=
+	    srtp_err_status_ok)
+		return -1;
+	return 0;
 }
 
 /* Fills policy for k; the key bytes stay in k (libsrtp2 copies them). */
@@ -51,10 +145,7 @@ srtpx_policy(srtp_policy_t *pol, const struct srtpx_key *k, int inbound,
 		    k->len, want);
 		return -1;
 	}
-	if (srtp_crypto_policy_set_from_profile_for_rtp(&pol->rtp,
-	    k->profile) != srtp_err_status_ok ||
-	    srtp_crypto_policy_set_from_profile_for_rtcp(&pol->rtcp,
-	    k->profile) != srtp_err_status_ok) {
+	if (srtpx_crypto(pol, k->profile) == -1) {
 		snprintf(err, errlen, "suite not supported by libsrtp2");
 		return -1;
 	}

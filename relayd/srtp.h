@@ -31,15 +31,28 @@ struct srtpx_key {
 	size_t		 len;		/* must equal the profile's */
 };
 
-/* The extra bytes srtpx_protect may append (auth tag, SRTCP index). */
-#define SRTPX_OVERHEAD	(SRTP_MAX_TRAILER_LEN)
+/*
+ * Suites libsrtp2 implements but srtp_profile_t does not name (RFC 6188
+ * AES-192/256 counter mode): values outside libsrtp2's enum, accepted by
+ * every srtpx function that takes a profile.
+ */
+#define SRTPX_PROFILE_AES192_CM_SHA1_80	((srtp_profile_t)0x100)
+#define SRTPX_PROFILE_AES192_CM_SHA1_32	((srtp_profile_t)0x101)
+#define SRTPX_PROFILE_AES256_CM_SHA1_80	((srtp_profile_t)0x102)
+#define SRTPX_PROFILE_AES256_CM_SHA1_32	((srtp_profile_t)0x103)
+
+/* The extra bytes srtpx_protect may append: the auth tag and MKI, and for
+ * SRTCP the 4-byte E flag + index (srtp_protect_rtcp needs
+ * SRTP_MAX_TRAILER_LEN + 4). */
+#define SRTPX_OVERHEAD	(SRTP_MAX_TRAILER_LEN + 4)
 
 /* SSRCs remembered for ROC carry-over across a rekey. */
 #define SRTPX_MAX_SSRC	8
 
 struct srtpx;
 
-/* Once per process, before any other call; 0 or -1. */
+/* Once per process, before any other call and before confinement (it
+ * runs libsrtp2's lazy crypto initialization, see srtp.c); 0 or -1. */
 int		 srtpx_init(void);
 /* Key length (key + salt) libsrtp2 expects for profile; 0 if unknown. */
 size_t		 srtpx_key_len(srtp_profile_t);

@@ -37,7 +37,7 @@ stats_build(struct relayd *r, struct ipc_w *w, uint64_t seq)
 	ipc_w_uint(w, "pid", (uint64_t)getpid());
 	ipc_w_uint(w, "started", r->started);
 	ipc_w_key(w, "metrics");
-	msgpack_pack_map(&w->pk, 6 + RELAY_DROP_COUNT + CALL_IPCDROP_COUNT);
+	msgpack_pack_map(&w->pk, 8 + RELAY_DROP_COUNT + CALL_IPCDROP_COUNT);
 	stats_metric(&w->pk, "rtpsec_packets_relayed_total", NULL, NULL,
 	    t.packets);
 	stats_metric(&w->pk, "rtpsec_bytes_relayed_total", NULL, NULL,
@@ -45,6 +45,10 @@ stats_build(struct relayd *r, struct ipc_w *w, uint64_t seq)
 	for (i = 0; i < RELAY_DROP_COUNT; i++)
 		stats_metric(&w->pk, "rtpsec_packets_dropped_total", "reason",
 		    relay_drop_names[i], t.drops[i]);
+	stats_metric(&w->pk, "rtpsec_srtp_packets_total", "op", "decrypt",
+	    t.srtp_decrypted);
+	stats_metric(&w->pk, "rtpsec_srtp_packets_total", "op", "encrypt",
+	    t.srtp_encrypted);
 	stats_metric(&w->pk, "rtpsec_relay_timeouts_total", NULL, NULL,
 	    r->timeouts);
 	stats_metric(&w->pk, "rtpsec_relay_calls", NULL, NULL, r->ncalls);

@@ -20,6 +20,8 @@
 	    "Bytes of RTP/RTCP relayed (relayd)")			\
 	X(rtpsec_packets_dropped_total,					\
 	    "Packets received but not relayed, by reason (relayd)")	\
+	X(rtpsec_srtp_packets_total,					\
+	    "SRTP/SRTCP packets relayd decrypted or encrypted, by op")	\
 	X(rtpsec_relay_timeouts_total,					\
 	    "Calls ended by relayd after media_timeout without media")	\
 	X(rtpsec_relay_calls,						\

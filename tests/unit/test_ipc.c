@@ -178,6 +178,34 @@ server(void *arg)
 	return NULL;
 }
 
+/* ipc_w_secret(): the buffer grows by copy and wipe, the message stays
+ * whole across several growths. */
+static void
+test_secret(void **state)
+{
+	static uint8_t	 key[40000];
+	struct ipc_w	 w;
+	struct ipc_r	 r;
+	const void	*p;
+	size_t		 len, i;
+
+	(void)state;
+	for (i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)(i * 7 + 1);
+	ipc_w_init(&w);
+	ipc_w_secret(&w);
+	ipc_w_begin(&w, IPC_OP_SRTP_SET, 9, 2);
+	ipc_w_str(&w, "call", "c");
+	ipc_w_bin(&w, "key", key, sizeof(key));
+	assert_true(w.sb.alloc >= sizeof(key));
+	assert_int_equal(ipc_r_parse(&r, w.sb.data, w.sb.size), 0);
+	assert_int_equal(ipc_get_bin(r.root, "key", &p, &len), 0);
+	assert_int_equal(len, sizeof(key));
+	assert_memory_equal(p, key, sizeof(key));
+	ipc_r_free(&r);
+	ipc_w_free(&w);
+}
+
 static void
 test_transport(void **state)
 {
@@ -249,6 +277,7 @@ main(void)
 		cmocka_unit_test(test_op_table),
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_secret),
 		cmocka_unit_test(test_transport),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
