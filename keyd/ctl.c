@@ -30,8 +30,24 @@ ctl_ping(struct keyd *k, const struct ipc_r *q, struct ipc_w *w)
 	ipc_w_uint(w, "uptime", (daemon_now_ms() - k->started_ms) / 1000);
 }
 
+/* The sdes_* ops (sdes.c); refused while keyd has no key service. */
+static void
+ctl_sdes(struct keyd *k, const struct ipc_r *q, struct ipc_w *w)
+{
+	if (k->sdes == NULL) {
+		k->dropped[KEYD_DROP_UNKNOWN_OP]++;
+		ipc_w_reply(w, q->op, q->id, 0, "unknown op", 0);
+	} else if (keyd_sdes_request(k->sdes, q, w) == -1)
+		k->dropped[KEYD_DROP_BAD_FIELD]++;
+}
+
 static const keyd_handler keyd_handlers[IPC_OP_COUNT] = {
 	[IPC_OP_PING] = ctl_ping,
+	[IPC_OP_SDES_OFFER] = ctl_sdes,
+	[IPC_OP_SDES_SELECT] = ctl_sdes,
+	[IPC_OP_SDES_ANSWER] = ctl_sdes,
+	[IPC_OP_SDES_REMOTE] = ctl_sdes,
+	[IPC_OP_SDES_FORGET] = ctl_sdes,
 };
 
 void

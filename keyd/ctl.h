@@ -1,10 +1,11 @@
 /*
  * ctl: keyd's ROUTER requests and its PUB `stats` message (docs/ipc.md).
  *
- * keyd answers `ping` and refuses every op it does not implement yet with
- * ok:false "unknown op"; the key work (SDES key sets, DTLS, the KEK) comes
- * in its own modules.  A request that does not parse is dropped and
- * counted, and answered with ok:false when its id could be read.
+ * keyd answers `ping`, hands the sdes_* ops to its SDES key service
+ * (sdes.c) and refuses every other op with ok:false "unknown op"; the
+ * rest of the key work (DTLS, the KEK) comes in its own modules.  A
+ * request that does not parse is dropped and counted, and answered with
+ * ok:false when its id could be read.
  */
 #ifndef RTPSEC_KEYD_CTL_H
 #define RTPSEC_KEYD_CTL_H
@@ -14,11 +15,13 @@
 
 #include "libcommon/config.h"
 #include "libcommon/ipc.h"
+#include "keyd/sdes.h"
 
 /* X(enum, "reason"): why a request was dropped or refused. */
 #define KEYD_DROPS(X)							\
 	X(MALFORMED, "malformed")	/* not one ipc message */	\
-	X(UNKNOWN_OP, "unknown_op")	/* an op keyd does not serve */
+	X(UNKNOWN_OP, "unknown_op")	/* an op keyd does not serve */	\
+	X(BAD_FIELD, "bad_field")	/* a missing or ill-typed field */
 
 #define KEYD_DROP_ENUM(e, s)	KEYD_DROP_##e,
 enum keyd_drop {
@@ -33,6 +36,8 @@ struct keyd {
 	uint64_t		 started_ms;	/* monotonic */
 	uint64_t		 requests;	/* well-formed, answered */
 	uint64_t		 dropped[KEYD_DROP_COUNT];
+	struct keyd_sdes	*sdes;		/* owned by main; NULL: the
+						   sdes_* ops are refused */
 };
 
 void	keyd_init(struct keyd *, const struct config *);

@@ -3,11 +3,14 @@
  *
  * main parses the flags and the configuration, binds the ROUTER
  * (keyd_ctl) and PUB (keyd_pub) sockets, confines the process, and runs
- * the loop: ROUTER requests (ctl.c) and the PUB `stats` message every
- * stats_interval_ms.  keyd faces nothing outside the host.  SIGTERM exits
- * 0; SIGHUP reloads the configuration (the endpoints need a restart).
+ * the loop: ROUTER requests (ctl.c, the SDES key service in sdes.c) and
+ * the PUB `stats` message every stats_interval_ms.  keyd faces nothing
+ * outside the host; it connects to relayd's ROUTER (relayd_ctl) to install
+ * SRTP keys.  SIGTERM exits 0; SIGHUP reloads the configuration (the
+ * endpoints need a restart).
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "libcommon/config.h"
 #include "libcommon/daemon.h"
@@ -15,6 +18,23 @@
 #include "libcommon/log.h"
 #include "libcommon/privsep.h"
 #include "keyd/ctl.h"
+#include "keyd/sdes.h"
+
+/* Beyond privsep's base list.  RAND_bytes(3) (sdes_keygen) seeds and
+ * reseeds its DRBG with getrandom(2); the base list has it too, but keyd's
+ * keys must not depend on that staying so.  OpenSSL reads its
+ * configuration at the first RAND_bytes, which keyd_sdes_new() makes
+ * before the chroot. */
+static const char *const keyd_syscalls[] = { "getrandom", NULL };
+
+/* keyd's deadline for a push to relayd: half of ctld's deadline for the
+ * request that caused it, so that ctld hears "relayd unavailable" from
+ * keyd rather than a timeout of its own. */
+static int
+keyd_relayd_timeout(const struct config *cfg)
+{
+	return cfg->ipc_timeout_ms > 1 ? cfg->ipc_timeout_ms / 2 : 1;
+}
 
 static void
 keyd_serve(struct keyd *k, zsock_t *router)
@@ -32,6 +52,8 @@ keyd_serve(struct keyd *k, zsock_t *router)
 	    ipc_router_send(router, ident, &w) == -1)
 		log_warnx("cannot send a reply");
 	ipc_w_free(&w);
+	/* an sdes_remote request carries the peer's key */
+	explicit_bzero(zframe_data(msg), zframe_size(msg));
 	zframe_destroy(&ident);
 	zframe_destroy(&msg);
 }
@@ -51,17 +73,21 @@ main(int argc, char **argv)
 	if ((router = ipc_bind(ZMQ_ROUTER, cfg.keyd_ctl)) == NULL ||
 	    (pub = ipc_bind(ZMQ_PUB, cfg.keyd_pub)) == NULL)
 		fatalx("cannot bind the ZeroMQ sockets");
+	if ((keyd.sdes = keyd_sdes_new(cfg.relayd_ctl,
+	    keyd_relayd_timeout(&cfg))) == NULL)
+		fatalx("cannot set up the SDES key service");
 	privsep_own_endpoint(&cfg, cfg.keyd_ctl);
 	privsep_own_endpoint(&cfg, cfg.keyd_pub);
-	privsep_confine(&cfg, "keyd", NULL);
+	privsep_confine(&cfg, "keyd", keyd_syscalls);
 	if ((poller = zpoller_new(router, NULL)) == NULL)
 		fatalx("zpoller_new");
 	log_info("ready: control %s, pub %s", cfg.keyd_ctl, cfg.keyd_pub);
 
 	next_stats = daemon_now_ms();
 	while (!daemon_quit) {
-		if (daemon_reload)
-			(void)daemon_reload_config(&cfg);
+		if (daemon_reload && daemon_reload_config(&cfg) == 0)
+			keyd_sdes_set_timeout(keyd.sdes,
+			    keyd_relayd_timeout(&cfg));
 		if (zpoller_wait(poller, 200) == router)
 			keyd_serve(&keyd, router);
 		now = daemon_now_ms();
@@ -75,6 +101,7 @@ main(int argc, char **argv)
 	}
 	log_info("stopping");
 	zpoller_destroy(&poller);
+	keyd_sdes_destroy(&keyd.sdes);
 	zsock_destroy(&router);
 	zsock_destroy(&pub);
 	return 0;

@@ -1,0 +1,621 @@
+/*
+ * sdes: keyd's SDES key service, see sdes.h and docs/ipc.md.
+ *
+ * Each op decodes its request, acts on the store and answers; the one
+ * encoder of a request keyd sends (srtp_set) sits in ks_push().  A push
+ * that fails leaves the store as it was, so ctld can retry the op.
+ *
+ * Key material is held in struct sdes_crypto only (libcommon/sdes.h); the
+ * formatted lines go through buf_secret() buffers and ipc_w_secret()
+ * messages that are wiped when done.  What libzmq copies of a message
+ * while sending it is out of our reach.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/rand.h>
+
+#include "libcommon/buf.h"
+#include "libcommon/ipc.h"
+#include "libcommon/log.h"
+#include "libcommon/sdes.h"
+#include "keyd/sdes.h"
+
+/* The keys keyd generated for one (call, leg, media); see sdes.h. */
+struct keyset {
+	struct keyset		*next;		/* bucket chain */
+	const char		*leg;		/* points into the allocation */
+	unsigned		 media;		/* 1-based */
+	unsigned		 nkeys;		/* keys[0..nkeys) */
+	struct sdes_crypto	*keys;		/* owned; distinct suites */
+	char			 call[];	/* then the leg */
+};
+
+struct keyd_sdes {
+	struct ipc_client	*relayd;
+	int			 timeout_ms;
+	size_t			 nsets;
+	uint8_t			 hkey[16];	/* SipHash key, random */
+	struct keyset		*tab[KEYD_SDES_BUCKETS];
+};
+
+/* The fields every op but sdes_forget names. */
+struct keyd_sdes_ids {
+	char		 call[KEYD_SDES_CALLLEN];
+	char		 leg[KEYD_SDES_LEGLEN];
+	unsigned	 media;
+};
+
+/* ---- the store ------------------------------------------------------- */
+
+#define ROTL(x, b)	(uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND(v0, v1, v2, v3) do {					\
+	v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32);	\
+	v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;				\
+	v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;				\
+	v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32);	\
+} while (0)
+
+static uint64_t
+le64(const uint8_t *p)
+{
+	uint64_t	 v = 0;
+	int		 i;
+
+	for (i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* SipHash-2-4 of s under the service's random key: the bucket of a call,
+ * which callers cannot steer into one chain. */
+static uint64_t
+ks_hash(const struct keyd_sdes *ks, const char *s)
+{
+	uint64_t	 k0 = le64(ks->hkey), k1 = le64(ks->hkey + 8);
+	uint64_t	 v0 = k0 ^ 0x736f6d6570736575ULL;
+	uint64_t	 v1 = k1 ^ 0x646f72616e646f6dULL;
+	uint64_t	 v2 = k0 ^ 0x6c7967656e657261ULL;
+	uint64_t	 v3 = k1 ^ 0x7465646279746573ULL;
+	size_t		 len = strlen(s), i;
+	uint64_t	 m, b = (uint64_t)len << 56;
+	const uint8_t	*p = (const uint8_t *)s;
+
+	for (i = 0; i + 8 <= len; i += 8) {
+		m = le64(p + i);
+		v3 ^= m;
+		SIPROUND(v0, v1, v2, v3);
+		SIPROUND(v0, v1, v2, v3);
+		v0 ^= m;
+	}
+	for (m = 0; i < len; i++)
+		m |= (uint64_t)p[i] << (8 * (i & 7));
+	b |= m;
+	v3 ^= b;
+	SIPROUND(v0, v1, v2, v3);
+	SIPROUND(v0, v1, v2, v3);
+	v0 ^= b;
+	v2 ^= 0xff;
+	for (i = 0; i < 4; i++)
+		SIPROUND(v0, v1, v2, v3);
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+static struct keyset **
+ks_bucket(struct keyd_sdes *ks, const char *call)
+{
+	return &ks->tab[ks_hash(ks, call) % KEYD_SDES_BUCKETS];
+}
+
+static struct keyset *
+ks_find(struct keyd_sdes *ks, const struct keyd_sdes_ids *id)
+{
+	struct keyset	*s;
+
+	for (s = *ks_bucket(ks, id->call); s != NULL; s = s->next)
+		if (s->media == id->media && strcmp(s->call, id->call) == 0 &&
+		    strcmp(s->leg, id->leg) == 0)
+			return s;
+	return NULL;
+}
+
+static void
+ks_keys_free(struct sdes_crypto *keys, unsigned n)
+{
+	if (keys != NULL)
+		explicit_bzero(keys, n * sizeof(*keys));
+	free(keys);
+}
+
+static void
+ks_set_free(struct keyset *s)
+{
+	ks_keys_free(s->keys, s->nkeys);
+	free(s);
+}
+
+/* The key of suite in s, or NULL. */
+static const struct sdes_crypto *
+ks_key_of(const struct keyset *s, enum sdes_suite suite)
+{
+	unsigned	 i;
+
+	if (s == NULL)
+		return NULL;
+	for (i = 0; i < s->nkeys; i++)
+		if (s->keys[i].suite == suite)
+			return &s->keys[i];
+	return NULL;
+}
+
+/*
+ * Fills out[0..n) with a key for each suite and the tags tag0, tag0 + 1,
+ * ...: the key s already holds for the suite, else a new one.  Returns 0,
+ * or -1 (out wiped) if the CSPRNG fails.
+ */
+static int
+ks_make_keys(const struct keyset *s, const enum sdes_suite *suites,
+    unsigned n, uint32_t tag0, struct sdes_crypto *out)
+{
+	const struct sdes_crypto	*old;
+	unsigned			 i;
+
+	for (i = 0; i < n; i++) {
+		if ((old = ks_key_of(s, suites[i])) != NULL) {
+			out[i] = *old;
+			out[i].tag = tag0 + i;
+		} else if (sdes_keygen(&out[i], suites[i], tag0 + i) == -1) {
+			explicit_bzero(out, n * sizeof(*out));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Stores keys[0..n) as the set of id (replacing what it held), creating
+ * the set if needed.  Returns 0, or -1 with a reason in *err (the store is
+ * full, out of memory).  keys are copied, not wiped.
+ */
+static int
+ks_store(struct keyd_sdes *ks, const struct keyd_sdes_ids *id,
+    struct keyset *s, const struct sdes_crypto *keys, unsigned n,
+    const char **err)
+{
+	struct keyset		**b;
+	struct sdes_crypto	 *nk;
+	size_t			  cl = strlen(id->call), ll = strlen(id->leg);
+
+	if (s == NULL && ks->nsets >= KEYD_SDES_MAX_SETS) {
+		*err = "too many key sets";
+		return -1;
+	}
+	if ((nk = calloc(n, sizeof(*nk))) == NULL) {
+		*err = "out of memory";
+		return -1;
+	}
+	memcpy(nk, keys, n * sizeof(*keys));
+	if (s == NULL) {
+		if ((s = calloc(1, sizeof(*s) + cl + ll + 2)) == NULL) {
+			ks_keys_free(nk, n);
+			*err = "out of memory";
+			return -1;
+		}
+		memcpy(s->call, id->call, cl + 1);
+		memcpy(s->call + cl + 1, id->leg, ll + 1);
+		s->leg = s->call + cl + 1;
+		s->media = id->media;
+		b = ks_bucket(ks, id->call);
+		s->next = *b;
+		*b = s;
+		ks->nsets++;
+	}
+	ks_keys_free(s->keys, s->nkeys);
+	s->keys = nk;
+	s->nkeys = n;
+	return 0;
+}
+
+/* ---- relayd ---------------------------------------------------------- */
+
+/*
+ * srtp_set to relayd: dir "in" or "out", key c (c NULL: plain).  Returns
+ * 0, or -1 with the reason in err: "relayd unavailable" when relayd did
+ * not answer within the deadline, relayd's own error otherwise.
+ */
+static int
+ks_push(struct keyd_sdes *ks, const struct keyd_sdes_ids *id,
+    const char *dir, const struct sdes_crypto *c, char *err, size_t errlen)
+{
+	struct ipc_w	 w;
+	struct ipc_r	 r;
+	uint64_t	 rid = ipc_client_next_id(ks->relayd);
+	int		 rc = -1;
+
+	ipc_w_init(&w);
+	ipc_w_secret(&w);
+	ipc_w_begin(&w, IPC_OP_SRTP_SET, rid, c != NULL ? 6 : 4);
+	ipc_w_str(&w, "call", id->call);
+	ipc_w_str(&w, "leg", id->leg);
+	ipc_w_uint(&w, "media", id->media);
+	ipc_w_str(&w, "dir", dir);
+	if (c != NULL) {
+		ipc_w_str(&w, "profile", sdes_suite_name(c->suite));
+		ipc_w_bin(&w, "key", c->key, c->key_len);
+	}
+	if (ipc_client_call(ks->relayd, &w, rid, ks->timeout_ms, &r) == -1) {
+		log_warnx("[%s] srtp_set to relayd: %s", id->call, r.error);
+		snprintf(err, errlen, "relayd unavailable");
+	} else if (!r.ok) {
+		log_warnx("[%s] srtp_set leg %s media %u %s refused by relayd: "
+		    "%s", id->call, id->leg, id->media, dir, r.error);
+		snprintf(err, errlen, "relayd: %s", r.error);
+	} else
+		rc = 0;
+	ipc_r_free(&r);
+	ipc_w_free(&w);
+	return rc;
+}
+
+/* ---- ops ------------------------------------------------------------- */
+
+/* Replies ok:false with error; returns 0 (the op was served). */
+static int
+ks_fail(const struct ipc_r *q, struct ipc_w *w, const char *error)
+{
+	ipc_w_reply(w, q->op, q->id, 0, error, 0);
+	return 0;
+}
+
+/* Refuses a request with a missing or ill-typed field; returns -1. */
+static int
+ks_bad(const struct ipc_r *q, struct ipc_w *w, const char *error)
+{
+	log_warnx("refused %s: %s", ipc_op_name(q->op), error);
+	ipc_w_reply(w, q->op, q->id, 0, error, 0);
+	return -1;
+}
+
+/* call, leg, media: 0 or -1. */
+static int
+ks_get_ids(const struct ipc_r *q, struct keyd_sdes_ids *id)
+{
+	uint64_t	 m;
+
+	memset(id, 0, sizeof(*id));
+	if (ipc_get_strz(q->root, "call", id->call, sizeof(id->call)) == -1 ||
+	    id->call[0] == '\0' ||
+	    ipc_get_strz(q->root, "leg", id->leg, sizeof(id->leg)) == -1 ||
+	    id->leg[0] == '\0' ||
+	    ipc_get_uint(q->root, "media", &m) == -1 || m < 1 ||
+	    m > KEYD_SDES_MAX_MEDIA)
+		return -1;
+	id->media = (unsigned)m;
+	return 0;
+}
+
+/* Replies ok with `crypto`: the lines of keys[0..n). */
+static int
+ks_reply_lines(const struct ipc_r *q, struct ipc_w *w,
+    const struct sdes_crypto *keys, unsigned n)
+{
+	struct buf	 b;
+	size_t		 off[SDES_NSUITES + 1];
+	unsigned	 i;
+
+	buf_init(&b);
+	buf_secret(&b);
+	for (i = 0; i < n; i++) {
+		off[i] = b.len;
+		if (sdes_format(&b, &keys[i]) == -1) {
+			buf_wipe(&b);
+			return ks_fail(q, w, "cannot format a crypto line");
+		}
+	}
+	off[n] = b.len;
+	ipc_w_reply(w, q->op, q->id, 1, NULL, 1);
+	ipc_w_key(w, "crypto");
+	msgpack_pack_array(&w->pk, n);
+	for (i = 0; i < n; i++)
+		ipc_pack_strn(&w->pk, b.p + off[i], off[i + 1] - off[i]);
+	buf_wipe(&b);
+	return 0;
+}
+
+/* The suites of an offer: `suites` in its order, or every suite.
+ * Returns 0; -1 for a missing or ill-typed field; 1 for a name keyd
+ * refuses, with the reason in *err. */
+static int
+ks_get_suites(const struct ipc_r *q, enum sdes_suite *suites,
+    unsigned *n, const char **err)
+{
+	const msgpack_object_array	*a;
+	const msgpack_object		*o;
+	const char			*s;
+	size_t				 len;
+	unsigned			 i, j;
+	int				 x;
+
+	if ((o = ipc_get(q->root, "suites")) == NULL ||
+	    (o->type == MSGPACK_OBJECT_ARRAY && o->via.array.size == 0)) {
+		for (i = 0; i < SDES_NSUITES; i++)
+			suites[i] = (enum sdes_suite)i;
+		*n = SDES_NSUITES;
+		return 0;
+	}
+	if ((a = ipc_get_array(q->root, "suites")) == NULL ||
+	    a->size > SDES_NSUITES)
+		return -1;
+	for (i = 0; i < a->size; i++) {
+		if (ipc_obj_str(&a->ptr[i], &s, &len) == -1)
+			return -1;
+		if ((x = sdes_suite_by_name(s, len)) == -1) {
+			*err = "unsupported suite";
+			return 1;
+		}
+		suites[i] = (enum sdes_suite)x;
+		for (j = 0; j < i; j++)
+			if (suites[j] == suites[i]) {
+				*err = "duplicate suite";
+				return 1;
+			}
+	}
+	*n = a->size;
+	return 0;
+}
+
+static int
+ks_op_offer(struct keyd_sdes *ks, const struct ipc_r *q, struct ipc_w *w)
+{
+	struct keyd_sdes_ids	 id;
+	struct keyset		*s;
+	struct sdes_crypto	 keys[SDES_NSUITES];
+	enum sdes_suite		 suites[SDES_NSUITES];
+	const char		*err;
+	unsigned		 n;
+	int			 rc;
+
+	if (ks_get_ids(q, &id) == -1)
+		return ks_bad(q, w, "bad call, leg or media");
+	if ((rc = ks_get_suites(q, suites, &n, &err)) == -1)
+		return ks_bad(q, w, "bad suites");
+	if (rc == 1)
+		return ks_fail(q, w, err);
+	s = ks_find(ks, &id);
+	if (ks_make_keys(s, suites, n, 1, keys) == -1)
+		return ks_fail(q, w, "no random numbers");
+	if (ks_store(ks, &id, s, keys, n, &err) == -1) {
+		log_warnx("[%s] sdes_offer leg %s media %u: %s", id.call,
+		    id.leg, id.media, err);
+		rc = ks_fail(q, w, err);
+	} else {
+		log_debug("[%s] sdes_offer leg %s media %u: %u suites",
+		    id.call, id.leg, id.media, n);
+		rc = ks_reply_lines(q, w, keys, n);
+	}
+	explicit_bzero(keys, sizeof(keys));
+	return rc;
+}
+
+static int
+ks_op_select(struct keyd_sdes *ks, const struct ipc_r *q, struct ipc_w *w)
+{
+	struct keyd_sdes_ids	 id;
+	struct keyset		*s;
+	char			 err[300];
+	const char		*serr;
+	uint64_t		 tag;
+	unsigned		 i;
+
+	if (ks_get_ids(q, &id) == -1 ||
+	    ipc_get_uint(q->root, "tag", &tag) == -1 || tag > SDES_MAX_TAG)
+		return ks_bad(q, w, "bad call, leg, media or tag");
+	if ((s = ks_find(ks, &id)) == NULL)
+		return ks_fail(q, w, "unknown key set");
+	for (i = 0; i < s->nkeys; i++)
+		if (s->keys[i].tag == tag)
+			break;
+	if (i == s->nkeys)
+		return ks_fail(q, w, "unknown tag");
+	if (ks_push(ks, &id, "out", &s->keys[i], err, sizeof(err)) == -1)
+		return ks_fail(q, w, err);
+	/* only the chosen key stays: the others were never used */
+	if (s->nkeys > 1 && ks_store(ks, &id, s, &s->keys[i], 1, &serr) == -1)
+		log_warnx("[%s] leg %s media %u: offered keys kept: %s",
+		    id.call, id.leg, id.media, serr);
+	for (i = 0; i < s->nkeys; i++)
+		if (s->keys[i].tag == tag)
+			break;
+	log_info("[%s] leg %s media %u: SRTP out %s (offered tag %u)",
+	    id.call, id.leg, id.media, sdes_suite_name(s->keys[i].suite),
+	    s->keys[i].tag);
+	ipc_w_reply(w, q->op, q->id, 1, NULL, 0);
+	return 0;
+}
+
+static int
+ks_op_answer(struct keyd_sdes *ks, const struct ipc_r *q, struct ipc_w *w)
+{
+	struct keyd_sdes_ids	 id;
+	struct keyset		*s;
+	struct sdes_crypto	 key;
+	enum sdes_suite		 suite;
+	const char		*name, *serr;
+	char			 err[300];
+	size_t			 len;
+	uint64_t		 tag;
+	int			 x, rc;
+
+	if (ks_get_ids(q, &id) == -1 ||
+	    ipc_get_str(q->root, "suite", &name, &len) == -1 ||
+	    ipc_get_uint(q->root, "tag", &tag) == -1 || tag > SDES_MAX_TAG)
+		return ks_bad(q, w, "bad call, leg, media, suite or tag");
+	if ((x = sdes_suite_by_name(name, len)) == -1)
+		return ks_fail(q, w, "unsupported suite");
+	suite = (enum sdes_suite)x;
+	s = ks_find(ks, &id);
+	if (ks_make_keys(s, &suite, 1, (uint32_t)tag, &key) == -1)
+		return ks_fail(q, w, "no random numbers");
+	if (s == NULL && ks->nsets >= KEYD_SDES_MAX_SETS)
+		rc = ks_fail(q, w, "too many key sets");
+	else if (ks_push(ks, &id, "out", &key, err, sizeof(err)) == -1)
+		rc = ks_fail(q, w, err);
+	else if (ks_store(ks, &id, s, &key, 1, &serr) == -1)
+		rc = ks_fail(q, w, serr);	/* relayd has it; ctld retries */
+	else {
+		log_info("[%s] leg %s media %u: SRTP out %s (answer, tag %u)",
+		    id.call, id.leg, id.media, sdes_suite_name(suite),
+		    (unsigned)tag);
+		rc = ks_reply_lines(q, w, &key, 1);
+	}
+	explicit_bzero(&key, sizeof(key));
+	return rc;
+}
+
+static int
+ks_op_remote(struct keyd_sdes *ks, const struct ipc_r *q, struct ipc_w *w)
+{
+	struct keyd_sdes_ids	 id;
+	struct sdes_crypto	 c;
+	const char		*line, *unusable;
+	char			 err[300], why[128];
+	size_t			 len;
+	int			 rc;
+
+	if (ks_get_ids(q, &id) == -1 ||
+	    ipc_get_str(q->root, "line", &line, &len) == -1)
+		return ks_bad(q, w, "bad call, leg, media or line");
+	/* tolerate the line end of an SDP line */
+	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		len--;
+	if ((rc = sdes_parse(line, len, &c, why, sizeof(why))) != 0) {
+		log_warnx("[%s] leg %s media %u: peer's crypto line refused: "
+		    "%s", id.call, id.leg, id.media, why);
+		return ks_fail(q, w, why);
+	}
+	/* what srtp_set cannot carry would make every packet fail */
+	unusable = c.mki_len != 0 ? "MKI not supported" :
+	    c.kdr > 0 ? "KDR not supported" :
+	    c.unencrypted_srtp || c.unencrypted_srtcp ||
+	    c.unauthenticated_srtp ? "unencrypted or unauthenticated SRTP "
+	    "not supported" : NULL;
+	if (unusable != NULL) {
+		log_warnx("[%s] leg %s media %u: peer's crypto line refused: "
+		    "%s", id.call, id.leg, id.media, unusable);
+		rc = ks_fail(q, w, unusable);
+	} else if (ks_push(ks, &id, "in", &c, err, sizeof(err)) == -1)
+		rc = ks_fail(q, w, err);
+	else {
+		log_info("[%s] leg %s media %u: SRTP in %s (peer's tag %u)",
+		    id.call, id.leg, id.media, sdes_suite_name(c.suite), c.tag);
+		ipc_w_reply(w, q->op, q->id, 1, NULL, 0);
+		rc = 0;
+	}
+	sdes_crypto_wipe(&c);
+	return rc;
+}
+
+static int
+ks_op_forget(struct keyd_sdes *ks, const struct ipc_r *q, struct ipc_w *w)
+{
+	char		 call[KEYD_SDES_CALLLEN], leg[KEYD_SDES_LEGLEN];
+	struct keyset	**pp, *s;
+	unsigned	 n = 0;
+	int		 anyleg;
+
+	if (ipc_get_strz(q->root, "call", call, sizeof(call)) == -1 ||
+	    call[0] == '\0')
+		return ks_bad(q, w, "bad call");
+	anyleg = ipc_get(q->root, "leg") == NULL;
+	if (!anyleg && (ipc_get_strz(q->root, "leg", leg, sizeof(leg)) == -1 ||
+	    leg[0] == '\0'))
+		return ks_bad(q, w, "bad leg");
+	for (pp = ks_bucket(ks, call); (s = *pp) != NULL;) {
+		if (strcmp(s->call, call) == 0 &&
+		    (anyleg || strcmp(s->leg, leg) == 0)) {
+			*pp = s->next;
+			ks->nsets--;
+			ks_set_free(s);
+			n++;
+		} else
+			pp = &s->next;
+	}
+	if (n > 0)
+		log_info("[%s] %u SDES key sets wiped", call, n);
+	ipc_w_reply(w, q->op, q->id, 1, NULL, 0);
+	return 0;
+}
+
+/* ---- the service ----------------------------------------------------- */
+
+struct keyd_sdes *
+keyd_sdes_new(const char *relayd_ctl, int timeout_ms)
+{
+	struct keyd_sdes	*ks;
+
+	if ((ks = calloc(1, sizeof(*ks))) == NULL)
+		return NULL;
+	if (RAND_bytes(ks->hkey, sizeof(ks->hkey)) != 1 ||
+	    (ks->relayd = ipc_client_new(relayd_ctl)) == NULL) {
+		free(ks);
+		return NULL;
+	}
+	ks->timeout_ms = timeout_ms > 0 ? timeout_ms : 1;
+	return ks;
+}
+
+void
+keyd_sdes_destroy(struct keyd_sdes **sp)
+{
+	struct keyd_sdes	*ks = *sp;
+	struct keyset		*s, *next;
+	size_t			 i;
+
+	if (ks == NULL)
+		return;
+	for (i = 0; i < KEYD_SDES_BUCKETS; i++)
+		for (s = ks->tab[i]; s != NULL; s = next) {
+			next = s->next;
+			ks_set_free(s);
+		}
+	ipc_client_destroy(&ks->relayd);
+	explicit_bzero(ks, sizeof(*ks));
+	free(ks);
+	*sp = NULL;
+}
+
+void
+keyd_sdes_set_timeout(struct keyd_sdes *ks, int timeout_ms)
+{
+	if (timeout_ms > 0)
+		ks->timeout_ms = timeout_ms;
+}
+
+size_t
+keyd_sdes_count(const struct keyd_sdes *ks)
+{
+	return ks->nsets;
+}
+
+int
+keyd_sdes_request(struct keyd_sdes *ks, const struct ipc_r *q,
+    struct ipc_w *w)
+{
+	ipc_w_secret(w);
+	switch (q->op) {
+	case IPC_OP_SDES_OFFER:
+		return ks_op_offer(ks, q, w);
+	case IPC_OP_SDES_SELECT:
+		return ks_op_select(ks, q, w);
+	case IPC_OP_SDES_ANSWER:
+		return ks_op_answer(ks, q, w);
+	case IPC_OP_SDES_REMOTE:
+		return ks_op_remote(ks, q, w);
+	case IPC_OP_SDES_FORGET:
+		return ks_op_forget(ks, q, w);
+	default:
+		ipc_w_reply(w, q->op, q->id, 0, "unknown op", 0);
+		return 0;
+	}
+}

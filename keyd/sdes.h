@@ -1,0 +1,64 @@
+/*
+ * sdes: keyd's SDES key service (RFC 4568; docs/ipc.md "keyd ROUTER").
+ *
+ * ctld asks keyd for the a=crypto lines of the SDP it writes towards a leg
+ * (sdes_offer, sdes_answer), tells it which of them the peer chose
+ * (sdes_select) and what key the peer sent (sdes_remote); keyd installs
+ * the keys in relayd itself with `srtp_set`, so the keys relayd protects
+ * with never pass through ctld's requests to relayd, and the keys relayd
+ * unprotects with come from the peer's line only.
+ *
+ * A key set is the keys keyd generated for one (call, leg, media): after
+ * an offer, one key per offered suite with tags 1..n; after a select or
+ * an answer, the one key in force towards that leg.  A suite's key is kept
+ * across re-offers and re-answers (as rtpengine does), so a repeated offer
+ * yields the same lines and relayd keeps its contexts.  The peer's keys
+ * are pushed to relayd and not kept.
+ *
+ * Invariants: at most KEYD_SDES_MAX_SETS sets; call-id at most 255 bytes,
+ * leg at most 127; every key buffer is wiped before it is freed or reused
+ * (the sets, the formatted lines, the srtp_set message); no key reaches a
+ * log line or an error message.  Sets live in a hash table keyed by the
+ * call-id under a per-process random SipHash key, as SIP Call-IDs are
+ * chosen by the callers.
+ *
+ * keyd is single-threaded: the store is owned by its loop.  A push to
+ * relayd waits at most the deadline given at creation; relayd down makes
+ * the op fail with "relayd unavailable", never hang.
+ */
+#ifndef RTPSEC_KEYD_SDES_H
+#define RTPSEC_KEYD_SDES_H
+
+#include <stddef.h>
+
+#include "libcommon/ipc.h"
+
+#define KEYD_SDES_MAX_SETS	100000
+#define KEYD_SDES_BUCKETS	16384
+#define KEYD_SDES_CALLLEN	256	/* call-id + NUL */
+#define KEYD_SDES_LEGLEN	128	/* leg id + NUL (relayd's RELAY_IDLEN) */
+#define KEYD_SDES_MAX_MEDIA	255	/* media index 1..255 */
+
+struct keyd_sdes;
+
+/* A service pushing keys to relayd's ROUTER at relayd_ctl, waiting at most
+ * timeout_ms for each push.  Owned by the caller; NULL on failure. */
+struct keyd_sdes *keyd_sdes_new(const char *relayd_ctl, int timeout_ms);
+/* Wipes every key set and frees them; NULLs *sp. */
+void	keyd_sdes_destroy(struct keyd_sdes **sp);
+void	keyd_sdes_set_timeout(struct keyd_sdes *, int timeout_ms);
+/* Key sets held. */
+size_t	keyd_sdes_count(const struct keyd_sdes *);
+
+/*
+ * Serves q (op sdes_offer, sdes_select, sdes_answer, sdes_remote or
+ * sdes_forget): writes the reply into w (initialized by the caller, who
+ * sends and then ipc_w_free()s it; w is switched to ipc_w_secret() as it
+ * may carry keys).  Returns 0 when the request was served (ok or an error
+ * of the op), -1 when it was refused for a missing or ill-typed field
+ * (the caller counts it as bad_field).
+ */
+int	keyd_sdes_request(struct keyd_sdes *, const struct ipc_r *q,
+	    struct ipc_w *w);
+
+#endif

@@ -1,0 +1,709 @@
+/*
+ * test_keyd_sdes: keyd's SDES key service (keyd/sdes.c) through keyd's
+ * request dispatch (keyd/ctl.c), with a real ROUTER socket standing in for
+ * relayd in a thread: it records every srtp_set keyd pushes and answers
+ * ok (or the error the test sets).  Offers give parseable lines with
+ * distinct keys and are idempotent; select, answer and remote push the
+ * right key in the right direction; malformed lines push nothing;
+ * forget wipes; relayd absent fails within the deadline.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+#include <pthread.h>
+
+#include <cmocka.h>
+
+#include "libcommon/config.h"
+#include "libcommon/ipc.h"
+#include "libcommon/sdes.h"
+#include "keyd/ctl.h"
+#include "keyd/sdes.h"
+
+#define RELAYD_EP	"inproc://test-keyd-sdes-relayd"
+#define MAX_PUSHES	16
+
+/* One srtp_set as the stand-in relayd received it. */
+struct push {
+	char		 call[256], leg[128], dir[8], profile[64];
+	uint64_t	 media;
+	uint8_t		 key[64];
+	size_t		 key_len;	/* 0: no key (plain) */
+	int		 has_profile;
+};
+
+static struct config	 cfg;
+
+static struct {
+	pthread_mutex_t	 mtx;
+	struct push	 p[MAX_PUSHES];
+	int		 n;
+	char		 error[64];	/* "" answers ok */
+	volatile int	 stop;
+	zsock_t		*router;
+	pthread_t	 th;
+} relayd = { .mtx = PTHREAD_MUTEX_INITIALIZER };
+
+/* 1 when a message waits on s within ms, else 0 or -1. */
+static int
+wait_in(zsock_t *s, int ms)
+{
+	zmq_pollitem_t	 pi = { zsock_resolve(s), 0, ZMQ_POLLIN, 0 };
+
+	return zmq_poll(&pi, 1, ms);
+}
+
+static void *
+relayd_main(void *arg)
+{
+	zframe_t	*ident, *msg;
+	struct ipc_r	 q;
+	struct ipc_w	 w;
+	struct push	 p;
+	const void	*key;
+	size_t		 len;
+
+	(void)arg;
+	while (!relayd.stop) {
+		if (wait_in(relayd.router, 50) <= 0)
+			continue;
+		if (ipc_router_recv(relayd.router, &ident, &msg) == -1)
+			continue;
+		memset(&p, 0, sizeof(p));
+		ipc_w_init(&w);
+		if (ipc_r_parse(&q, zframe_data(msg), zframe_size(msg)) == 0 &&
+		    q.op == IPC_OP_SRTP_SET) {
+			(void)ipc_get_strz(q.root, "call", p.call,
+			    sizeof(p.call));
+			(void)ipc_get_strz(q.root, "leg", p.leg, sizeof(p.leg));
+			(void)ipc_get_uint(q.root, "media", &p.media);
+			(void)ipc_get_strz(q.root, "dir", p.dir, sizeof(p.dir));
+			p.has_profile = ipc_get_strz(q.root, "profile",
+			    p.profile, sizeof(p.profile)) == 0;
+			if (ipc_get_bin(q.root, "key", &key, &len) == 0 &&
+			    len <= sizeof(p.key)) {
+				memcpy(p.key, key, len);
+				p.key_len = len;
+			}
+			pthread_mutex_lock(&relayd.mtx);
+			if (relayd.n < MAX_PUSHES)
+				relayd.p[relayd.n++] = p;
+			ipc_w_reply(&w, q.op, q.id, relayd.error[0] == '\0',
+			    relayd.error, 0);
+			pthread_mutex_unlock(&relayd.mtx);
+			ipc_router_send(relayd.router, ident, &w);
+		}
+		ipc_r_free(&q);
+		ipc_w_free(&w);
+		zframe_destroy(&ident);
+		zframe_destroy(&msg);
+	}
+	return NULL;
+}
+
+static int
+setup(void **state)
+{
+	char	 err[256];
+
+	(void)state;
+	zsys_handler_set(NULL);
+	if (config_load(&cfg, NULL, err, sizeof(err)) == -1)
+		return -1;
+	if ((relayd.router = ipc_bind(ZMQ_ROUTER, RELAYD_EP)) == NULL)
+		return -1;
+	return pthread_create(&relayd.th, NULL, relayd_main, NULL);
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	relayd.stop = 1;
+	pthread_join(relayd.th, NULL);
+	zsock_destroy(&relayd.router);
+	return 0;
+}
+
+/* Forgets the pushes seen so far; e: relayd's error, NULL answers ok. */
+static void
+relayd_reset(const char *e)
+{
+	pthread_mutex_lock(&relayd.mtx);
+	relayd.n = 0;
+	memset(relayd.p, 0, sizeof(relayd.p));
+	snprintf(relayd.error, sizeof(relayd.error), "%s", e ? e : "");
+	pthread_mutex_unlock(&relayd.mtx);
+}
+
+static int
+relayd_npushes(struct push *first)
+{
+	int	 n;
+
+	pthread_mutex_lock(&relayd.mtx);
+	n = relayd.n;
+	if (n > 0 && first != NULL)
+		*first = relayd.p[0];
+	pthread_mutex_unlock(&relayd.mtx);
+	return n;
+}
+
+static void
+keyd_up(struct keyd *k, const char *endpoint, int timeout_ms)
+{
+	keyd_init(k, &cfg);
+	assert_non_null(k->sdes = keyd_sdes_new(endpoint, timeout_ms));
+}
+
+static void
+keyd_down(struct keyd *k)
+{
+	keyd_sdes_destroy(&k->sdes);
+	assert_null(k->sdes);
+}
+
+/* Sends the request in q (consumed) to keyd; *r is its reply, and w (to
+ * free after r) the buffer r points into. */
+static void
+ask(struct keyd *k, struct ipc_w *q, struct ipc_w *w, struct ipc_r *r)
+{
+	ipc_w_init(w);
+	assert_int_equal(keyd_request(k, q->sb.data, q->sb.size, w), 1);
+	ipc_w_free(q);
+	assert_int_equal(ipc_r_parse(r, w->sb.data, w->sb.size), 0);
+	assert_true(r->is_reply);
+}
+
+static void
+done(struct ipc_w *w, struct ipc_r *r)
+{
+	ipc_r_free(r);
+	ipc_w_free(w);
+}
+
+static void
+begin(struct ipc_w *q, enum ipc_op op, size_t nfields, const char *call,
+    const char *leg, uint64_t media)
+{
+	ipc_w_init(q);
+	ipc_w_begin(q, op, 1000 + op, nfields);
+	ipc_w_str(q, "call", call);
+	if (leg != NULL)
+		ipc_w_str(q, "leg", leg);
+	if (media != 0)
+		ipc_w_uint(q, "media", media);
+}
+
+/* The lines of an sdes_offer/sdes_answer reply, parsed into c[]. */
+static unsigned
+reply_lines(const struct ipc_r *r, struct sdes_crypto *c, unsigned max,
+    char lines[][256])
+{
+	const msgpack_object_array	*a;
+	const char			*s;
+	size_t				 len;
+	unsigned			 i;
+
+	assert_true(r->ok);
+	assert_non_null(a = ipc_get_array(r->root, "crypto"));
+	assert_true(a->size <= max);
+	for (i = 0; i < a->size; i++) {
+		assert_int_equal(ipc_obj_str(&a->ptr[i], &s, &len), 0);
+		assert_true(len > 11 && len < 256);
+		assert_memory_equal(s, "a=crypto:", 9);
+		assert_memory_equal(s + len - 2, "\r\n", 2);
+		memcpy(lines[i], s, len);
+		lines[i][len] = '\0';
+		assert_int_equal(sdes_parse(s + 9, len - 11, &c[i], NULL, 0),
+		    0);
+	}
+	return a->size;
+}
+
+static void
+offer(struct keyd *k, const char *call, const char *leg, uint64_t media,
+    const char *const *suites, unsigned nsuites, struct sdes_crypto *c,
+    char lines[][256], unsigned expect)
+{
+	struct ipc_w	 q, w;
+	struct ipc_r	 r;
+	unsigned	 i;
+
+	begin(&q, IPC_OP_SDES_OFFER, suites ? 4 : 3, call, leg, media);
+	if (suites != NULL) {	/* nsuites 0: an empty array */
+		ipc_w_key(&q, "suites");
+		msgpack_pack_array(&q.pk, nsuites);
+		for (i = 0; i < nsuites; i++)
+			ipc_pack_str(&q.pk, suites[i]);
+	}
+	ask(k, &q, &w, &r);
+	assert_int_equal(reply_lines(&r, c, SDES_NSUITES, lines), expect);
+	done(&w, &r);
+}
+
+/* A request with a tag (sdes_select); returns r.ok, error in err. */
+static int
+do_select(struct keyd *k, const char *call, const char *leg, uint64_t media,
+    uint64_t tag, char *err, size_t errlen)
+{
+	struct ipc_w	 q, w;
+	struct ipc_r	 r;
+	int		 ok;
+
+	begin(&q, IPC_OP_SDES_SELECT, 4, call, leg, media);
+	ipc_w_uint(&q, "tag", tag);
+	ask(k, &q, &w, &r);
+	ok = r.ok;
+	snprintf(err, errlen, "%s", ok ? "" : r.error);
+	done(&w, &r);
+	return ok;
+}
+
+static int
+do_remote(struct keyd *k, const char *call, const char *leg, uint64_t media,
+    const char *line, char *err, size_t errlen)
+{
+	struct ipc_w	 q, w;
+	struct ipc_r	 r;
+	int		 ok;
+
+	begin(&q, IPC_OP_SDES_REMOTE, 4, call, leg, media);
+	ipc_w_str(&q, "line", line);
+	ask(k, &q, &w, &r);
+	ok = r.ok;
+	snprintf(err, errlen, "%s", ok ? "" : r.error);
+	done(&w, &r);
+	return ok;
+}
+
+static void
+do_forget(struct keyd *k, const char *call, const char *leg)
+{
+	struct ipc_w	 q, w;
+	struct ipc_r	 r;
+
+	begin(&q, IPC_OP_SDES_FORGET, leg ? 2 : 1, call, leg, 0);
+	ask(k, &q, &w, &r);
+	assert_true(r.ok);
+	done(&w, &r);
+}
+
+static void
+wipe_all(struct sdes_crypto *c, unsigned n)
+{
+	while (n-- > 0)
+		sdes_crypto_wipe(&c[n]);
+}
+
+static void
+test_offer(void **state)
+{
+	static const char *const two[] = { "AES_CM_128_HMAC_SHA1_80",
+	    "AEAD_AES_128_GCM" };
+	static const char *const bad[] = { "AES_CM_128_HMAC_SHA1_80",
+	    "F8_128_HMAC_SHA1_80" };
+	struct keyd		 k;
+	struct sdes_crypto	 c[SDES_NSUITES], c2[SDES_NSUITES];
+	char			 l[SDES_NSUITES][256], l2[SDES_NSUITES][256];
+	struct ipc_w		 q, w;
+	struct ipc_r		 r;
+	unsigned		 i, j;
+
+	(void)state;
+	relayd_reset(NULL);
+	keyd_up(&k, RELAYD_EP, 1000);
+	offer(&k, "call-1@host", "A", 1, NULL, 0, c, l, SDES_NSUITES);
+	for (i = 0; i < SDES_NSUITES; i++) {
+		assert_int_equal(c[i].tag, i + 1);
+		assert_int_equal(c[i].suite, (enum sdes_suite)i);
+		assert_int_equal(c[i].key_len,
+		    sdes_suite_info(c[i].suite)->key_len +
+		    sdes_suite_info(c[i].suite)->salt_len);
+		for (j = 0; j < i; j++)
+			assert_memory_not_equal(c[i].key, c[j].key, 16);
+	}
+	/* the same offer again: the same lines */
+	offer(&k, "call-1@host", "A", 1, NULL, 0, c2, l2, SDES_NSUITES);
+	for (i = 0; i < SDES_NSUITES; i++)
+		assert_string_equal(l[i], l2[i]);
+	/* an empty suites array is every suite too */
+	offer(&k, "call-1@host", "A", 1, two, 0, c2, l2, SDES_NSUITES);
+	assert_string_equal(l[7], l2[7]);
+	/* two suites on another media: new keys, tags 1..2, in that order */
+	offer(&k, "call-1@host", "A", 2, two, 2, c2, l2, 2);
+	assert_int_equal(c2[0].suite, SDES_AES_CM_128_HMAC_SHA1_80);
+	assert_int_equal(c2[0].tag, 1);
+	assert_int_equal(c2[1].suite, SDES_AEAD_AES_128_GCM);
+	assert_int_equal(c2[1].tag, 2);
+	assert_memory_not_equal(c2[0].key, c[6].key, 30);
+	/* a re-offer of media 1 with fewer suites keeps their keys */
+	offer(&k, "call-1@host", "A", 1, two, 2, c2, l2, 2);
+	assert_memory_equal(c2[0].key, c[6].key, 30);
+	assert_memory_equal(c2[1].key, c[1].key, 28);
+	assert_int_equal(keyd_sdes_count(k.sdes), 2);
+
+	/* a suite keyd does not know */
+	begin(&q, IPC_OP_SDES_OFFER, 4, "call-1@host", "A", 3);
+	ipc_w_key(&q, "suites");
+	msgpack_pack_array(&q.pk, 2);
+	ipc_pack_str(&q.pk, bad[0]);
+	ipc_pack_str(&q.pk, bad[1]);
+	ask(&k, &q, &w, &r);
+	assert_false(r.ok);
+	assert_string_equal(r.error, "unsupported suite");
+	done(&w, &r);
+	/* the same suite twice */
+	begin(&q, IPC_OP_SDES_OFFER, 4, "call-1@host", "A", 3);
+	ipc_w_key(&q, "suites");
+	msgpack_pack_array(&q.pk, 2);
+	ipc_pack_str(&q.pk, two[1]);
+	ipc_pack_str(&q.pk, two[1]);
+	ask(&k, &q, &w, &r);
+	assert_false(r.ok);
+	assert_string_equal(r.error, "duplicate suite");
+	done(&w, &r);
+	assert_int_equal(k.dropped[KEYD_DROP_BAD_FIELD], 0);
+	/* suites not an array of str, media 0 and a missing leg are bad
+	 * fields */
+	begin(&q, IPC_OP_SDES_OFFER, 4, "call-1@host", "A", 3);
+	ipc_w_key(&q, "suites");
+	msgpack_pack_array(&q.pk, 1);
+	msgpack_pack_uint32(&q.pk, 7);
+	ask(&k, &q, &w, &r);
+	assert_false(r.ok);
+	done(&w, &r);
+	begin(&q, IPC_OP_SDES_OFFER, 3, "call-1@host", "A", 0);
+	ipc_w_uint(&q, "media", 0);
+	ask(&k, &q, &w, &r);
+	assert_false(r.ok);
+	done(&w, &r);
+	begin(&q, IPC_OP_SDES_OFFER, 2, "call-1@host", NULL, 1);
+	ask(&k, &q, &w, &r);
+	assert_false(r.ok);
+	done(&w, &r);
+	assert_int_equal(k.dropped[KEYD_DROP_BAD_FIELD], 3);
+	assert_int_equal(keyd_sdes_count(k.sdes), 2);
+	assert_int_equal(relayd_npushes(NULL), 0);
+	wipe_all(c, SDES_NSUITES);
+	wipe_all(c2, SDES_NSUITES);
+	keyd_down(&k);
+}
+
+static void
+test_select(void **state)
+{
+	struct keyd		 k;
+	struct sdes_crypto	 c[SDES_NSUITES];
+	char			 l[SDES_NSUITES][256], err[256];
+	struct push		 p;
+
+	(void)state;
+	relayd_reset(NULL);
+	keyd_up(&k, RELAYD_EP, 1000);
+	offer(&k, "call-2", "B", 1, NULL, 0, c, l, SDES_NSUITES);
+	assert_int_equal(c[6].suite, SDES_AES_CM_128_HMAC_SHA1_80);
+
+	assert_false(do_select(&k, "call-2", "B", 2, 7, err, sizeof(err)));
+	assert_string_equal(err, "unknown key set");
+	assert_false(do_select(&k, "call-2", "B", 1, 9, err, sizeof(err)));
+	assert_string_equal(err, "unknown tag");
+	assert_int_equal(relayd_npushes(NULL), 0);
+
+	/* the peer picked tag 7: exactly one srtp_set out with its key */
+	assert_true(do_select(&k, "call-2", "B", 1, 7, err, sizeof(err)));
+	assert_int_equal(relayd_npushes(&p), 1);
+	assert_string_equal(p.call, "call-2");
+	assert_string_equal(p.leg, "B");
+	assert_int_equal(p.media, 1);
+	assert_string_equal(p.dir, "out");
+	assert_true(p.has_profile);
+	assert_string_equal(p.profile, "AES_CM_128_HMAC_SHA1_80");
+	assert_int_equal(p.key_len, 30);
+	assert_memory_equal(p.key, c[6].key, 30);
+
+	/* the other offered keys are gone; the chosen one answers again */
+	assert_false(do_select(&k, "call-2", "B", 1, 1, err, sizeof(err)));
+	assert_string_equal(err, "unknown tag");
+	relayd_reset(NULL);
+	assert_true(do_select(&k, "call-2", "B", 1, 7, err, sizeof(err)));
+	assert_int_equal(relayd_npushes(&p), 1);
+	assert_memory_equal(p.key, c[6].key, 30);
+
+	wipe_all(c, SDES_NSUITES);
+	keyd_down(&k);
+}
+
+static void
+test_reoffer_keeps_selected(void **state)
+{
+	struct keyd		 k;
+	struct sdes_crypto	 c[SDES_NSUITES], c2[SDES_NSUITES];
+	char			 l[SDES_NSUITES][256], err[256];
+
+	(void)state;
+	relayd_reset(NULL);
+	keyd_up(&k, RELAYD_EP, 1000);
+	offer(&k, "call-2b", "B", 1, NULL, 0, c, l, SDES_NSUITES);
+	assert_true(do_select(&k, "call-2b", "B", 1, 1, err, sizeof(err)));
+	offer(&k, "call-2b", "B", 1, NULL, 0, c2, l, SDES_NSUITES);
+	assert_memory_equal(c2[0].key, c[0].key, c[0].key_len);
+	assert_memory_not_equal(c2[1].key, c[1].key, c[1].key_len);
+	wipe_all(c, SDES_NSUITES);
+	wipe_all(c2, SDES_NSUITES);
+	keyd_down(&k);
+}
+
+static void
+test_answer(void **state)
+{
+	struct keyd		 k;
+	struct sdes_crypto	 c[SDES_NSUITES], c2[SDES_NSUITES];
+	char			 l[SDES_NSUITES][256], l2[SDES_NSUITES][256];
+	struct ipc_w		 q, w;
+	struct ipc_r		 r;
+	struct push		 p;
+	int			 i;
+
+	(void)state;
+	relayd_reset(NULL);
+	keyd_up(&k, RELAYD_EP, 1000);
+	for (i = 0; i < 2; i++) {
+		relayd_reset(NULL);
+		begin(&q, IPC_OP_SDES_ANSWER, 5, "call-3", "C", 1);
+		ipc_w_str(&q, "suite", "AEAD_AES_128_GCM");
+		ipc_w_uint(&q, "tag", 5);
+		ask(&k, &q, &w, &r);
+		assert_int_equal(reply_lines(&r, i ? c2 : c, 1, i ? l2 : l), 1);
+		done(&w, &r);
+		assert_int_equal(relayd_npushes(&p), 1);
+		assert_string_equal(p.dir, "out");
+		assert_string_equal(p.profile, "AEAD_AES_128_GCM");
+		assert_int_equal(p.key_len, 28);
+		assert_memory_equal(p.key, (i ? c2 : c)[0].key, 28);
+	}
+	assert_int_equal(c[0].tag, 5);
+	assert_int_equal(c[0].suite, SDES_AEAD_AES_128_GCM);
+	/* answered again: the same line */
+	assert_string_equal(l[0], l2[0]);
+
+	relayd_reset(NULL);
+	begin(&q, IPC_OP_SDES_ANSWER, 5, "call-3", "C", 1);
+	ipc_w_str(&q, "suite", "NOPE_80");
+	ipc_w_uint(&q, "tag", 5);
+	ask(&k, &q, &w, &r);
+	assert_false(r.ok);
+	assert_string_equal(r.error, "unsupported suite");
+	done(&w, &r);
+	assert_int_equal(relayd_npushes(NULL), 0);
+	wipe_all(c, SDES_NSUITES);
+	wipe_all(c2, SDES_NSUITES);
+	keyd_down(&k);
+}
+
+static void
+test_remote(void **state)
+{
+	static const char *const bad[] = {
+		"1 AES_CM_128_HMAC_SHA1_80 inline:c2hvcnQ",	/* short key */
+		"x AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz",
+		"1 F8_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz",
+		"1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz|2^20|1:4",
+		"1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz UNENCRYPTED_SRTP",
+		"1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz KDR=3",
+		"",
+	};
+	struct keyd		 k;
+	struct sdes_crypto	 c, back;
+	struct buf		 b;
+	struct push		 p;
+	char			 err[256];
+	size_t			 i;
+
+	(void)state;
+	relayd_reset(NULL);
+	keyd_up(&k, RELAYD_EP, 1000);
+	assert_int_equal(sdes_keygen(&c, SDES_AES_256_CM_HMAC_SHA1_32, 3), 0);
+	buf_init(&b);
+	assert_int_equal(sdes_format(&b, &c), 0);
+	/* without "a=crypto:"; keyd also takes it with its CRLF */
+	assert_true(do_remote(&k, "call-4", "D", 2, b.p + 9, err,
+	    sizeof(err)));
+	assert_int_equal(relayd_npushes(&p), 1);
+	assert_string_equal(p.call, "call-4");
+	assert_string_equal(p.leg, "D");
+	assert_int_equal(p.media, 2);
+	assert_string_equal(p.dir, "in");
+	assert_string_equal(p.profile, "AES_256_CM_HMAC_SHA1_32");
+	assert_int_equal(p.key_len, 46);
+	assert_memory_equal(p.key, c.key, 46);
+	assert_int_equal(sdes_parse(b.p + 9, b.len - 11, &back, NULL, 0), 0);
+	assert_memory_equal(back.key, c.key, 46);
+	/* the peer's key is not kept: no key set */
+	assert_int_equal(keyd_sdes_count(k.sdes), 0);
+
+	/* malformed or unusable lines: refused, nothing pushed, no key in
+	 * the error */
+	relayd_reset(NULL);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_false(do_remote(&k, "call-4", "D", 1, bad[i], err,
+		    sizeof(err)));
+		assert_true(err[0] != '\0');
+		assert_null(strstr(err, "WVNf"));
+		assert_null(strstr(err, "inline"));
+		if (i == 3)
+			assert_string_equal(err, "MKI not supported");
+		if (i == 5)
+			assert_string_equal(err, "KDR not supported");
+	}
+	assert_int_equal(relayd_npushes(NULL), 0);
+	assert_int_equal(k.dropped[KEYD_DROP_BAD_FIELD], 0);
+	buf_wipe(&b);
+	sdes_crypto_wipe(&c);
+	sdes_crypto_wipe(&back);
+	keyd_down(&k);
+}
+
+static void
+test_forget(void **state)
+{
+	struct keyd		 k;
+	struct sdes_crypto	 c[SDES_NSUITES];
+	char			 l[SDES_NSUITES][256], err[256];
+
+	(void)state;
+	relayd_reset(NULL);
+	keyd_up(&k, RELAYD_EP, 1000);
+	offer(&k, "call-5", "A", 1, NULL, 0, c, l, SDES_NSUITES);
+	offer(&k, "call-5", "A", 2, NULL, 0, c, l, SDES_NSUITES);
+	offer(&k, "call-5", "B", 1, NULL, 0, c, l, SDES_NSUITES);
+	offer(&k, "call-6", "A", 1, NULL, 0, c, l, SDES_NSUITES);
+	assert_int_equal(keyd_sdes_count(k.sdes), 4);
+
+	do_forget(&k, "call-5", "A");
+	assert_int_equal(keyd_sdes_count(k.sdes), 2);
+	assert_false(do_select(&k, "call-5", "A", 1, 1, err, sizeof(err)));
+	assert_string_equal(err, "unknown key set");
+	assert_true(do_select(&k, "call-5", "B", 1, 1, err, sizeof(err)));
+
+	do_forget(&k, "call-5", NULL);
+	do_forget(&k, "call-5", NULL);		/* idempotent */
+	do_forget(&k, "never-seen", "X");
+	assert_int_equal(keyd_sdes_count(k.sdes), 1);
+	assert_false(do_select(&k, "call-5", "B", 1, 1, err, sizeof(err)));
+	assert_string_equal(err, "unknown key set");
+	assert_true(do_select(&k, "call-6", "A", 1, 2, err, sizeof(err)));
+	wipe_all(c, SDES_NSUITES);
+	keyd_down(&k);
+}
+
+/* relayd refuses: its error comes back, and the keys stay for a retry */
+static void
+test_relayd_refuses(void **state)
+{
+	struct keyd		 k;
+	struct sdes_crypto	 c[SDES_NSUITES];
+	char			 l[SDES_NSUITES][256], err[256];
+
+	(void)state;
+	relayd_reset("unknown leg");
+	keyd_up(&k, RELAYD_EP, 1000);
+	offer(&k, "call-7", "A", 1, NULL, 0, c, l, SDES_NSUITES);
+	assert_false(do_select(&k, "call-7", "A", 1, 3, err, sizeof(err)));
+	assert_string_equal(err, "relayd: unknown leg");
+	relayd_reset(NULL);
+	assert_true(do_select(&k, "call-7", "A", 1, 2, err, sizeof(err)));
+	wipe_all(c, SDES_NSUITES);
+	keyd_down(&k);
+}
+
+static void
+test_relayd_absent(void **state)
+{
+	struct keyd		 k;
+	struct sdes_crypto	 c[SDES_NSUITES];
+	char			 l[SDES_NSUITES][256], err[256];
+	struct buf		 b;
+	int64_t			 t0, dt;
+
+	(void)state;
+	relayd_reset(NULL);
+	keyd_up(&k, "inproc://test-keyd-sdes-nobody", 200);
+	/* an offer needs no relayd */
+	offer(&k, "call-8", "A", 1, NULL, 0, c, l, SDES_NSUITES);
+	t0 = zclock_mono();
+	assert_false(do_select(&k, "call-8", "A", 1, 1, err, sizeof(err)));
+	dt = zclock_mono() - t0;
+	assert_string_equal(err, "relayd unavailable");
+	assert_true(dt >= 150 && dt < 1000);
+	/* the offered keys are kept for a retry */
+	assert_false(do_select(&k, "call-8", "A", 1, 2, err, sizeof(err)));
+	assert_string_equal(err, "relayd unavailable");
+
+	assert_int_equal(sdes_keygen(&c[0], SDES_AES_CM_128_HMAC_SHA1_80, 1),
+	    0);
+	buf_init(&b);
+	assert_int_equal(sdes_format(&b, &c[0]), 0);
+	t0 = zclock_mono();
+	assert_false(do_remote(&k, "call-8", "A", 1, b.p + 9, err,
+	    sizeof(err)));
+	assert_true(zclock_mono() - t0 < 1000);
+	assert_string_equal(err, "relayd unavailable");
+	assert_int_equal(relayd_npushes(NULL), 0);
+	buf_wipe(&b);
+	wipe_all(c, SDES_NSUITES);
+	keyd_down(&k);
+}
+
+/* The store is bounded; forget frees room. */
+static void
+test_limit(void **state)
+{
+	static const char *const one[] = { "AES_CM_128_HMAC_SHA1_80" };
+	struct keyd		 k;
+	struct sdes_crypto	 c[SDES_NSUITES];
+	char			 l[SDES_NSUITES][256], call[32];
+	struct ipc_w		 q, w;
+	struct ipc_r		 r;
+	unsigned		 i;
+
+	(void)state;
+	keyd_up(&k, RELAYD_EP, 1000);
+	for (i = 0; i < KEYD_SDES_MAX_SETS; i++) {
+		snprintf(call, sizeof(call), "c%u", i / 4);
+		offer(&k, call, "A", i % 4 + 1, one, 1, c, l, 1);
+	}
+	assert_int_equal(keyd_sdes_count(k.sdes), KEYD_SDES_MAX_SETS);
+	begin(&q, IPC_OP_SDES_OFFER, 3, "one-more", "A", 1);
+	ask(&k, &q, &w, &r);
+	assert_false(r.ok);
+	assert_string_equal(r.error, "too many key sets");
+	done(&w, &r);
+	/* an existing set can still be re-offered */
+	offer(&k, "c0", "A", 1, one, 1, c, l, 1);
+	do_forget(&k, "c0", NULL);
+	assert_int_equal(keyd_sdes_count(k.sdes), KEYD_SDES_MAX_SETS - 4);
+	offer(&k, "one-more", "A", 1, one, 1, c, l, 1);
+	wipe_all(c, SDES_NSUITES);
+	keyd_down(&k);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_offer),
+		cmocka_unit_test(test_select),
+		cmocka_unit_test(test_reoffer_keeps_selected),
+		cmocka_unit_test(test_answer),
+		cmocka_unit_test(test_remote),
+		cmocka_unit_test(test_forget),
+		cmocka_unit_test(test_relayd_refuses),
+		cmocka_unit_test(test_relayd_absent),
+		cmocka_unit_test(test_limit),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
