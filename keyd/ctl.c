@@ -96,9 +96,12 @@ keyd_stats(struct keyd *k, struct ipc_w *w, uint64_t seq)
 	ipc_w_uint(w, "pid", (uint64_t)getpid());
 	ipc_w_uint(w, "started", k->started);
 	ipc_w_key(w, "metrics");
-	msgpack_pack_map(&w->pk, 1 + KEYD_DROP_COUNT);
+	msgpack_pack_map(&w->pk, 2 + KEYD_DROP_COUNT);
 	ipc_pack_str(&w->pk, "rtpsec_keyd_requests_total");
 	msgpack_pack_uint64(&w->pk, k->requests);
+	ipc_pack_str(&w->pk, "rtpsec_keyd_key_sets");
+	msgpack_pack_uint64(&w->pk, k->sdes != NULL ?
+	    keyd_sdes_count(k->sdes) : 0);
 	for (i = 0; i < KEYD_DROP_COUNT; i++) {
 		snprintf(key, sizeof(key),
 		    "rtpsec_ipc_dropped_total{reason=\"%s\"}",

@@ -46,6 +46,8 @@
 	    "Failed Redis operations (ctld)")				\
 	X(rtpsec_keyd_requests_total,					\
 	    "Well-formed requests keyd answered (served or refused)")					\
+	X(rtpsec_keyd_key_sets,						\
+	    "SDES key sets keyd holds for live calls")			\
 	X(rtpsec_ipc_dropped_total,					\
 	    "Malformed or refused IPC messages, by daemon and reason")	\
 	X(rtpsec_daemon_up,						\

@@ -182,6 +182,55 @@ test_stats_to_statsd(void **state)
 	collect_destroy(&c);
 }
 
+/* The key-set gauge follows sdes_offer and sdes_forget (no relayd needed:
+ * neither pushes keys). */
+static void
+test_stats_key_sets(void **state)
+{
+	struct keyd		 k;
+	struct ipc_w		 w, req;
+	struct ipc_r		 r;
+	const msgpack_object	*m;
+	uint64_t		 v;
+	int			 i;
+	static const char *const legs[] = { "A", "B" };
+
+	(void)state;
+	keyd_init(&k, &cfg);
+	assert_non_null(k.sdes = keyd_sdes_new("ipc://nowhere.sock", 50));
+	for (i = 0; i < 3; i++) {
+		ipc_w_init(&req);
+		if (i < 2) {
+			ipc_w_begin(&req, IPC_OP_SDES_OFFER, 100 + i, 3);
+			ipc_w_str(&req, "call", "gauge-call");
+			ipc_w_str(&req, "leg", legs[i]);
+			ipc_w_uint(&req, "media", 1);
+		} else {
+			ipc_w_begin(&req, IPC_OP_SDES_FORGET, 100 + i, 1);
+			ipc_w_str(&req, "call", "gauge-call");
+		}
+		ipc_w_init(&w);
+		assert_int_equal(keyd_request(&k, req.sb.data, req.sb.size,
+		    &w), 1);
+		assert_int_equal(ipc_r_parse(&r, w.sb.data, w.sb.size), 0);
+		assert_true(r.ok);
+		ipc_r_free(&r);
+		ipc_w_free(&w);
+		ipc_w_free(&req);
+
+		ipc_w_init(&w);
+		keyd_stats(&k, &w, 1);
+		assert_int_equal(ipc_r_parse(&r, w.sb.data, w.sb.size), 0);
+		assert_non_null(m = ipc_get_map(r.root, "metrics"));
+		assert_int_equal(ipc_get_uint(m, "rtpsec_keyd_key_sets", &v),
+		    0);
+		assert_int_equal(v, i < 2 ? (uint64_t)i + 1 : 0);
+		ipc_r_free(&r);
+		ipc_w_free(&w);
+	}
+	keyd_sdes_destroy(&k.sdes);
+}
+
 int
 main(void)
 {
@@ -190,6 +239,7 @@ main(void)
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_stats),
 		cmocka_unit_test(test_stats_to_statsd),
+		cmocka_unit_test(test_stats_key_sets),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
