@@ -333,7 +333,7 @@ call_pack_stream(msgpack_packer *pk, const struct stream *s)
 
 	for (i = 0; i < RELAY_DROP_COUNT; i++)
 		errors += (d[i] = RELAY_LOAD(s->drops[i]));
-	msgpack_pack_map(pk, 12 + (has_ssrc ? 1 : 0));
+	msgpack_pack_map(pk, 13 + (has_ssrc ? 1 : 0));
 	ipc_pack_str(pk, "rtcp");
 	s->rtcp ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
 	ipc_pack_str(pk, "local_port");
@@ -356,6 +356,8 @@ call_pack_stream(msgpack_packer *pk, const struct stream *s)
 	msgpack_pack_uint64(pk, RELAY_LOAD(s->srtp_decrypted));
 	ipc_pack_str(pk, "srtp_encrypted");
 	msgpack_pack_uint64(pk, RELAY_LOAD(s->srtp_encrypted));
+	ipc_pack_str(pk, "relatched");
+	msgpack_pack_uint64(pk, RELAY_LOAD(s->relatched));
 	ipc_pack_str(pk, "drops");
 	msgpack_pack_map(pk, RELAY_DROP_COUNT);
 	for (i = 0; i < RELAY_DROP_COUNT; i++) {

@@ -83,7 +83,7 @@ io_drain(struct worker *w, struct stream *s, uint64_t now)
 	srtp_err_status_t	 st;
 	enum latch_kind		 k;
 	uint32_t		 ssrc = 0;
-	int			 r, i, n, sent, fail, round, why, plen;
+	int			 r, i, n, sent, fail, round, why, plen, relatch;
 	uint64_t		 bytes, dec, enc;
 	size_t			 len;
 
@@ -117,7 +117,11 @@ io_drain(struct worker *w, struct stream *s, uint64_t now)
 			k = latch_classify(w->buf[i], len, &ssrc);
 			why = latch_accept(s, k, &w->src[i],
 			    w->in[i].msg_hdr.msg_namelen);
-			if (why >= 0) {
+			/* SRTP: a new source may take the latch over, but
+			 * only with a packet that authenticates (and is no
+			 * replay); anything else from it is wrong_source */
+			relatch = why == RELAY_DROP_WRONG_SOURCE && in != NULL;
+			if (why >= 0 && !relatch) {
 				io_drop(w, s, why, 1);
 				continue;
 			}
@@ -126,15 +130,22 @@ io_drain(struct worker *w, struct stream *s, uint64_t now)
 				st = srtpx_unprotect(in, w->buf[i], &plen,
 				    k == LATCH_RTCP);
 				if (st != srtp_err_status_ok) {
-					io_drop(w, s, io_srtp_why(st), 1);
+					io_drop(w, s, relatch ?
+					    RELAY_DROP_WRONG_SOURCE :
+					    io_srtp_why(st), 1);
 					continue;
 				}
 				dec++;
 			} else
 				plen = (int)len;
 			/* only now, authenticated when SRTP: latch */
-			latch_learn(s, &w->src[i],
-			    w->in[i].msg_hdr.msg_namelen);
+			if (relatch) {
+				latch_relearn(s, &w->src[i],
+				    w->in[i].msg_hdr.msg_namelen);
+				RELAY_INC(s->relatched, 1);
+			} else
+				latch_learn(s, &w->src[i],
+				    w->in[i].msg_hdr.msg_namelen);
 			RELAY_INC(s->packets, 1);
 			RELAY_INC(s->bytes, len);	/* as received */
 			len = (size_t)plen;

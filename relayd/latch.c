@@ -78,6 +78,17 @@ latch_learn(struct stream *s, const struct sockaddr_storage *src,
 	s->is_latched = 1;
 }
 
+void
+latch_relearn(struct stream *s, const struct sockaddr_storage *src,
+    socklen_t srclen)
+{
+	if (srclen > sizeof(s->latched.ss))
+		return;
+	memcpy(&s->latched.ss, src, srclen);
+	s->latched.len = srclen;
+	s->is_latched = 1;
+}
+
 int
 latch_check(struct stream *s, enum latch_kind k,
     const struct sockaddr_storage *src, socklen_t srclen)

@@ -44,6 +44,11 @@ int		latch_accept(const struct stream *s, enum latch_kind k,
 		    const struct sockaddr_storage *src, socklen_t srclen);
 void		latch_learn(struct stream *s,
 		    const struct sockaddr_storage *src, socklen_t srclen);
+/* SRTP only: moves s's latch to src after a packet from src has
+ * authenticated (a key holder's new address: NAT rebinding, handover).
+ * Plain RTP never re-latches (no proof of who sent it). */
+void		latch_relearn(struct stream *s,
+		    const struct sockaddr_storage *src, socklen_t srclen);
 /* Where a packet received by s goes: the peer stream's latched address,
  * else its advertised one; NULL if none (no_peer). */
 const struct relay_addr *latch_dest(const struct stream *s);

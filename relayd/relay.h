@@ -76,6 +76,8 @@ struct stream {
 	uint64_t		 last_packet;	/* unix s, 0 never */
 	uint64_t		 srtp_decrypted; /* unprotected from endpoint */
 	uint64_t		 srtp_encrypted; /* protected to endpoint */
+	uint64_t		 relatched;	/* SRTP re-latches to a new
+						   source that authenticated */
 	uint32_t		 ssrc;
 	int			 has_ssrc;
 };

@@ -414,13 +414,27 @@ test_bridge(void **state)
 	pkt[40] ^= 0x10;
 	sendto_port(b[0], rb, pkt, len);
 	sendto_port(b[0], rb, saved, savedlen);
-	/* a valid packet from a third address once B has latched: refused
-	 * before decryption */
-	len = (int)rtp_packet(pkt, seqb++, SSRC_B, 100);
-	assert_int_equal(srtpx_protect(cout, pkt, &len, 0), srtp_err_status_ok);
+	/* from a third address once B has latched: a replay of B's packet
+	 * and a wrongly keyed one do not authenticate, so they cannot take
+	 * the latch over (counted as wrong_source) */
+	sendto_port(c[0], rb, saved, savedlen);
+	len = (int)rtp_packet(pkt, 7, 0xbadbad00, 100);
+	assert_int_equal(srtpx_protect(bad, pkt, &len, 0), srtp_err_status_ok);
 	sendto_port(c[0], rb, pkt, len);
 	assert_int_equal(recv_wait(a[0], got, sizeof(got), 200), -1);
-	/* while the real endpoint still gets through */
+	/* a packet that authenticates from a third address: the key holder
+	 * moved (NAT rebinding): B re-latches there, media to B follows */
+	len = (int)rtp_packet(pkt, seqb++, SSRC_B, 100);
+	memcpy(orig, pkt, len);
+	assert_int_equal(srtpx_protect(cout, pkt, &len, 0), srtp_err_status_ok);
+	sendto_port(c[0], rb, pkt, len);
+	assert_int_equal(recv_wait(a[0], got, sizeof(got), 1000), 100);
+	assert_memory_equal(got, orig, 100);
+	len = (int)rtp_packet(pkt, 400, SSRC_A, 172);
+	sendto_port(a[0], ra, pkt, len);
+	assert_true(recv_wait(c[0], got, sizeof(got), 1000) > 172);
+	assert_int_equal(recv_wait(b[0], got, sizeof(got), 200), -1);
+	/* and back to the original address the same way */
 	len = (int)rtp_packet(pkt, seqb++, SSRC_B, 100);
 	memcpy(orig, pkt, len);
 	assert_int_equal(srtpx_protect(cout, pkt, &len, 0), srtp_err_status_ok);
@@ -432,12 +446,13 @@ test_bridge(void **state)
 	assert_int_equal(stream_drop(st, "srtp_auth"), 2);
 	assert_int_equal(stream_drop(st, "srtp_replay"), 1);
 	assert_int_equal(stream_drop(st, "srtp_error"), 0);
-	assert_int_equal(stream_drop(st, "wrong_source"), 1);
+	assert_int_equal(stream_drop(st, "wrong_source"), 2);
+	assert_int_equal(stream_uint(st, "relatched"), 2);
 	assert_int_equal(ipc_get_bool(st, "latched", &lat), 0);
 	assert_true(lat);
-	assert_int_equal(stream_uint(st, "srtp_decrypted"), 20 + 1 + 1);
-	assert_int_equal(stream_uint(st, "srtp_encrypted"), 20 + 1);
-	assert_int_equal(stream_uint(st, "packets"), 20 + 1 + 1);
+	assert_int_equal(stream_uint(st, "srtp_decrypted"), 20 + 1 + 2);
+	assert_int_equal(stream_uint(st, "srtp_encrypted"), 20 + 1 + 1);
+	assert_int_equal(stream_uint(st, "packets"), 20 + 1 + 2);
 	ipc_r_free(&q);
 	st = query_stream(&q, "B", 1);
 	assert_int_equal(stream_uint(st, "srtp_decrypted"), 1);
@@ -450,12 +465,12 @@ test_bridge(void **state)
 	ipc_r_free(&q);
 	/* call totals */
 	query_stream(&q, "A", 0);
-	assert_int_equal(stream_uint(q.root, "srtp_decrypted"), 23);
-	assert_int_equal(stream_uint(q.root, "srtp_encrypted"), 22);
+	assert_int_equal(stream_uint(q.root, "srtp_decrypted"), 24);
+	assert_int_equal(stream_uint(q.root, "srtp_encrypted"), 23);
 	ipc_r_free(&q);
 	io_totals(r.io, &t);
-	assert_int_equal(t.srtp_decrypted - t0.srtp_decrypted, 23);
-	assert_int_equal(t.srtp_encrypted - t0.srtp_encrypted, 22);
+	assert_int_equal(t.srtp_decrypted - t0.srtp_decrypted, 24);
+	assert_int_equal(t.srtp_encrypted - t0.srtp_encrypted, 23);
 	assert_int_equal(t.drops[RELAY_DROP_SRTP_AUTH] -
 	    t0.drops[RELAY_DROP_SRTP_AUTH], 2);
 	assert_int_equal(t.drops[RELAY_DROP_SRTP_REPLAY] -
