@@ -245,3 +245,20 @@ call_strlcpy(char *dst, size_t size, const char *s, size_t len)
 		memcpy(dst, s, len);
 	dst[len] = '\0';
 }
+
+int
+party_has_srtp(const struct party *p)
+{
+	size_t	 i;
+
+	for (i = 0; p->media != NULL && i < p->nmedia; i++)
+		if (p->media[i].srtp)
+			return 1;
+	return 0;
+}
+
+int
+call_has_srtp(const struct call *c)
+{
+	return c->srtp;
+}

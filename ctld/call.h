@@ -35,6 +35,10 @@ struct media {
 	unsigned	 rtp, rtcp;	/* advertised ports, 0 = none */
 	unsigned	 local_rtp, local_rtcp;	/* this party's relay ports */
 	int		 dir;		/* enum sdp_dir */
+	/* SDES-SRTP towards this party (docs/srtp.md); never a key */
+	int		 srtp;		/* this party's side speaks SDES-SRTP */
+	char		 suite[32];	/* suite in force with it, "" unknown */
+	unsigned	 tag;		/* its a=crypto tag for that suite */
 };
 
 struct party {
@@ -65,6 +69,7 @@ struct call {
 	struct party	 party[CALL_MAX_PARTIES];
 	unsigned	 next_untagged;
 	unsigned	 next_leg;
+	int		 srtp;		/* keyd has held key sets for it */
 	uint64_t	 seen;		/* reconcile round it was last seen */
 	uint64_t	 saved_ms;	/* monotonic; last TTL refresh, 0 never */
 	struct call	*hnext;		/* hash chain */
@@ -92,6 +97,10 @@ int		 call_party_add(struct call *, const char *tag, size_t len,
 		    uint64_t now);
 /* Party whose leg id is leg, -1 if none. */
 int		 call_party_by_leg(const struct call *, const char *, size_t);
+/* 1 when some media of the party speaks SDES-SRTP (keyd holds key sets
+ * for it); call_has_srtp: the call ever asked keyd for keys. */
+int		 party_has_srtp(const struct party *);
+int		 call_has_srtp(const struct call *);
 /* Resizes a party's media array (new entries zeroed); 0 or -1. */
 int		 party_set_nmedia(struct party *, size_t);
 /* The key rtpengine shows for a party: its tag or "<untagged N>". */

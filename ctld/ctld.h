@@ -5,7 +5,7 @@
  * the ZeroMQ control API, relayd's events and the timers, so nothing here
  * needs a lock.  Requests to relayd are synchronous with a deadline
  * (ipc_timeout_ms): a missing relayd turns into an error reply, never a
- * hang.  Redis is written behind the call model (libcommon/store.c): the
+ * hang; so do requests to keyd (SDES keys), which only SRTP calls make.  Redis is written behind the call model (libcommon/store.c): the
  * reply never waits for a Redis that is down.
  */
 #ifndef CTLD_CTLD_H
@@ -46,6 +46,7 @@ enum ctld_ipc_drop {
 
 struct calls;
 struct relay;
+struct keys;
 struct store;
 struct ngcache;
 struct acl;
@@ -62,6 +63,7 @@ struct ctld {
 	uint64_t	 started_ms;	/* monotonic */
 	struct calls	*calls;
 	struct relay	*relay;		/* NULL in unit tests */
+	struct keys	*keys;		/* keyd client; NULL in unit tests */
 	struct store	*store;		/* NULL in unit tests */
 	struct ngcache	*cache;
 	struct acl	*allow;

@@ -1,7 +1,8 @@
 /*
  * ctld: the control daemon of rtpsec.  It speaks rtpengine's ng protocol to
  * SIP proxies (UDP and TCP), the same commands over its ZeroMQ API, keeps
- * the call records (in memory, written to Redis), and drives relayd.
+ * the call records (in memory, written to Redis), and drives relayd (and
+ * keyd, for the SDES keys of SRTP calls).
  *
  * main() only sets up: configuration, sockets, confinement, then one poll
  * loop over the ZeroMQ sockets and the ng fds (timeout <= 200 ms) that
@@ -24,6 +25,7 @@
 #include "ctld/api.h"
 #include "ctld/call.h"
 #include "ctld/ctld.h"
+#include "ctld/keys.h"
 #include "ctld/ngcache.h"
 #include "ctld/ngnet.h"
 #include "ctld/relay.h"
@@ -75,6 +77,8 @@ main(int argc, char **argv)
 	privsep_own_endpoint(&cfg, cfg.ctld_pub);
 	if ((c.relay = relay_new(cfg.relayd_ctl, cfg.ipc_timeout_ms)) == NULL)
 		fatalx("cannot create the relayd client");
+	if ((c.keys = keys_new(cfg.keyd_ctl, cfg.ipc_timeout_ms)) == NULL)
+		fatalx("cannot create the keyd client");
 	if ((c.store = store_new(cfg.redis, cfg.node_id, cfg.call_ttl)) == NULL)
 		fatalx("bad redis address %s", cfg.redis);
 	privsep_confine(&cfg, "ctld", extra);
@@ -98,6 +102,7 @@ main(int argc, char **argv)
 				c.allow = acl;
 			}
 			relay_set_timeout(c.relay, cfg.ipc_timeout_ms);
+			keys_set_timeout(c.keys, cfg.ipc_timeout_ms);
 			ngcache_set_period(c.cache, cache_period_ms(&cfg));
 		}
 		it[0] = (zmq_pollitem_t){ zsock_resolve(api_router(api)), 0,
@@ -136,6 +141,7 @@ main(int argc, char **argv)
 	api_destroy(&api);
 	ngnet_destroy(&net);
 	relay_destroy(&c.relay);
+	keys_destroy(&c.keys);
 	store_destroy(&c.store);
 	ngcache_destroy(&c.cache);
 	acl_destroy(&c.allow);

@@ -8,6 +8,13 @@
  * the offer handed on to the callee carries Q's ports.  At answer Q's leg
  * learns Q's endpoints and the answer handed back carries P's ports.
  * leg_alloc is idempotent in relayd, so a re-offer keeps its ports.
+ *
+ * SDES-SRTP (docs/srtp.md): the offer decides per media whether P's and
+ * Q's sides speak SRTP (sdes_neg) before any state changes, so an offer
+ * without a usable a=crypto line leaves nothing behind; keyd is asked
+ * only after relayd holds both legs (keyd installs the keys there), and
+ * a plain call never talks to keyd.  Our a=crypto lines are held in
+ * secret buffers only until the SDP is written, then wiped.
  */
 #include <stdio.h>
 #include <string.h>
@@ -15,12 +22,15 @@
 
 #include "libcommon/buf.h"
 #include "libcommon/log.h"
+#include "libcommon/sdes.h"
 #include "libcommon/sdp.h"
 #include "ctld/call.h"
 #include "ctld/ctld.h"
+#include "ctld/keys.h"
 #include "ctld/ngcmd.h"
 #include "ctld/offer.h"
 #include "ctld/relay.h"
+#include "ctld/sdes_neg.h"
 #include "ctld/sdp_rewrite.h"
 #include "ctld/session.h"
 
@@ -87,6 +97,7 @@ offer_parse(const struct ngval *d, int answer, struct offer_req *o)
 	oa_copy(o->media_addr, sizeof(o->media_addr), d, "media-address");
 
 	flags = ngval_get(d, "flags");
+	sdes_neg_opts(d, &o->sdes);
 	if ((l = ngval_get(d, "replace")) != NULL) {
 		o->rw.replace_origin = ngval_has(l, "origin");
 		o->rw.replace_session_conn = ngval_has(l, "session-connection");
@@ -205,15 +216,190 @@ oa_rewrite(struct ng_req *req, const struct sdp_session *sdp, size_t n,
 	o->rw.media = rm;
 	o->rw.nmedia = n;
 	buf_init(&out);
+	buf_secret(&out);	/* may hold a=crypto keys */
 	rc = sdp_rewrite(sdp, &o->rw, &out, &err);
 	if (rc == 0 && !out.oom &&
 	    ngval_put_strn(req->arena, req->reply, "sdp", out.p ? out.p : "",
 	    out.len) == 0) {
-		buf_free(&out);
+		buf_wipe(&out);
 		return NULL;
 	}
-	buf_free(&out);
+	buf_wipe(&out);
 	return err != NULL ? err : "Out of memory";
+}
+
+/* The SDES decisions of an offer, made before any state changes. */
+struct oa_srtp {
+	int		 any;		/* SRTP on some side, or a new proto */
+	char		 qproto[SDP_MAX_MEDIA][SDES_NEG_PROTOLEN];
+	const char	*protos[SDP_MAX_MEDIA];	/* towards Q, NULL keep */
+	int		 psrtp[SDP_MAX_MEDIA], qsrtp[SDP_MAX_MEDIA];
+	const char	*pline[SDP_MAX_MEDIA];	/* P's chosen a=crypto value */
+	size_t		 plen[SDP_MAX_MEDIA];
+	enum sdes_suite	 psuite[SDP_MAX_MEDIA];
+	uint32_t	 ptag[SDP_MAX_MEDIA];
+};
+
+/* Fills s for an offer; NULL, or the ng error of an SRTP offerer's media
+ * without a usable a=crypto line. */
+static const char *
+oa_srtp_plan(const struct sdp_session *sdp, size_t n,
+    const struct offer_req *o, struct oa_srtp *s)
+{
+	struct sdp_media_info	 mi;
+	const char		*qp;
+	size_t			 i;
+
+	memset(s, 0, sizeof(*s));
+	for (i = 0; i < n; i++) {
+		if (sdp_media_info(sdp, i, &mi) == -1)
+			return "Failed to parse SDP";
+		qp = sdes_neg_callee_proto(&o->sdes, mi.proto);
+		snprintf(s->qproto[i], sizeof(s->qproto[i]), "%s", qp);
+		if (strcmp(qp, mi.proto) != 0) {
+			s->protos[i] = s->qproto[i];
+			s->any = 1;
+		}
+		if (mi.rtp_port == 0)
+			continue;
+		s->psrtp[i] = sdes_neg_is_srtp(mi.proto);
+		s->qsrtp[i] = sdes_neg_is_srtp(qp);
+		s->any |= s->psrtp[i] | s->qsrtp[i];
+		if (s->psrtp[i] && sdes_neg_pick(sdp, i, &s->pline[i],
+		    &s->plen[i], &s->psuite[i], &s->ptag[i]) == -1)
+			return "no usable crypto suite";
+	}
+	return NULL;
+}
+
+static void
+oa_wipe(struct buf *b, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		buf_wipe(&b[i]);
+}
+
+/*
+ * Offer steps 1 and 2 of docs/srtp.md for every media: keyd's lines for
+ * Q into lines[i] (and sec[i]), P's key and ours for P installed.
+ * Returns 0, or -1 with the reason in err.
+ */
+static int
+oa_srtp_offer(struct ctld *c, struct call *call, struct party *p,
+    struct party *q, size_t n, const struct offer_req *o,
+    const struct oa_srtp *s, struct buf *lines, const char **sec,
+    char *err, size_t errlen)
+{
+	const char	*names[SDES_NSUITES];
+	size_t		 i, nn;
+
+	for (i = 0; i < n; i++) {
+		p->media[i].srtp = s->psrtp[i];
+		q->media[i].srtp = s->qsrtp[i];
+		if (!s->psrtp[i]) {
+			p->media[i].suite[0] = '\0';
+			p->media[i].tag = 0;
+		}
+		if (!s->qsrtp[i]) {
+			q->media[i].suite[0] = '\0';
+			q->media[i].tag = 0;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (!s->psrtp[i] && !s->qsrtp[i])
+			continue;
+		if (c->keys == NULL) {
+			snprintf(err, errlen, "no keyd");
+			return -1;
+		}
+		call->srtp = 1;
+		if (s->qsrtp[i]) {
+			nn = sdes_neg_suites(&o->sdes, names);
+			if (keys_sdes_offer(c->keys, call->id, q->leg,
+			    (unsigned)i + 1, names, nn, &lines[i], err,
+			    errlen) == -1)
+				return -1;
+			sec[i] = lines[i].p;
+		}
+		if (s->psrtp[i]) {
+			const char	*suite = sdes_suite_name(s->psuite[i]);
+
+			if (keys_sdes_remote(c->keys, call->id, p->leg,
+			    (unsigned)i + 1, s->pline[i], s->plen[i], err,
+			    errlen) == -1 ||
+			    keys_sdes_answer(c->keys, call->id, p->leg,
+			    (unsigned)i + 1, suite, s->ptag[i], NULL, err,
+			    errlen) == -1)
+				return -1;
+			snprintf(p->media[i].suite, sizeof(p->media[i].suite),
+			    "%s", suite);
+			p->media[i].tag = s->ptag[i];
+		}
+	}
+	return 0;
+}
+
+/*
+ * Answer steps 3 and 4: Q's chosen line and key installed, our line for
+ * P into lines[i] (and sec[i]); protos[i] gets P's own protocol.  Returns
+ * 0, or -1 with *ngerr the ng error and err the reason to log.
+ */
+static int
+oa_srtp_answer(struct ctld *c, struct call *call, struct party *p,
+    struct party *q, const struct sdp_session *sdp, size_t n,
+    struct buf *lines, const char **sec, const char **protos,
+    const char **ngerr, char *err, size_t errlen)
+{
+	struct sdp_media_info	 mi;
+	const char		*val;
+	size_t			 i, len;
+	enum sdes_suite		 suite;
+	uint32_t		 tag;
+
+	*ngerr = "Failed to set up SRTP";
+	for (i = 0; i < n; i++) {
+		struct media	*pm = &p->media[i], *qm = &q->media[i];
+
+		if (strstr(pm->proto, "RTP/") != NULL)
+			protos[i] = pm->proto;
+		if (sdp_media_info(sdp, i, &mi) == -1) {
+			snprintf(err, errlen, "unparsable SDP");
+			return -1;
+		}
+		if (mi.rtp_port == 0 || (!qm->srtp && !pm->srtp))
+			continue;
+		if (c->keys == NULL) {
+			snprintf(err, errlen, "no keyd");
+			return -1;
+		}
+		if (qm->srtp) {
+			if (sdes_neg_pick(sdp, i, &val, &len, &suite,
+			    &tag) == -1) {
+				*ngerr = "no usable crypto suite";
+				snprintf(err, errlen, "media %zu: no usable "
+				    "a=crypto line in the answer", i + 1);
+				return -1;
+			}
+			if (keys_sdes_select(c->keys, call->id, q->leg,
+			    (unsigned)i + 1, tag, err, errlen) == -1 ||
+			    keys_sdes_remote(c->keys, call->id, q->leg,
+			    (unsigned)i + 1, val, len, err, errlen) == -1)
+				return -1;
+			snprintf(qm->suite, sizeof(qm->suite), "%s",
+			    sdes_suite_name(suite));
+			qm->tag = tag;
+		}
+		if (pm->srtp && pm->suite[0] != '\0') {
+			if (keys_sdes_answer(c->keys, call->id, p->leg,
+			    (unsigned)i + 1, pm->suite, pm->tag, &lines[i],
+			    err, errlen) == -1)
+				return -1;
+			sec[i] = lines[i].p;
+		}
+	}
+	return 0;
 }
 
 /* The callee-side party of an offer from P, or -1. */
@@ -320,12 +506,15 @@ enum ng_result
 cmd_offer(struct ctld *c, struct ng_req *req)
 {
 	struct offer_req	 o;
+	struct oa_srtp		 srtp;
 	struct sdp_session	*sdp;
 	struct call		*call;
 	struct party		*p, *q;
+	struct buf		 lines[SDP_MAX_MEDIA];
+	const char		*sec[SDP_MAX_MEDIA];
 	const char		*err;
 	char			 rerr[256];
-	size_t			 n;
+	size_t			 n, i;
 	uint64_t		 now, us;
 	int			 pi, qi, created = 0;
 
@@ -335,6 +524,11 @@ cmd_offer(struct ctld *c, struct ng_req *req)
 		return ngcmd_error(req, err ? err : "Failed to parse SDP");
 	if ((n = sdp_media_count(sdp)) == 0 || n > SDP_MAX_MEDIA)
 		return ngcmd_error(req, "Incomplete SDP specification");
+	if ((err = oa_srtp_plan(sdp, n, &o, &srtp)) != NULL) {
+		log_warnx("[%.*s] offer refused: %s", (int)o.callid_len,
+		    o.callid, err);
+		return ngcmd_error(req, err);
+	}
 	now = oa_now(&us);
 	if ((call = calls_find(c->calls, o.callid, o.callid_len)) == NULL) {
 		if (oa_limit_reached(c)) {
@@ -383,7 +577,21 @@ cmd_offer(struct ctld *c, struct ng_req *req)
 	    relay_leg_update(c->relay, call->id, q, p->leg, 0, rerr,
 	    sizeof(rerr)) == -1)
 		goto relay;
-	if ((err = oa_rewrite(req, sdp, n, &o, q)) != NULL) {
+	memset(sec, 0, sizeof(sec));
+	for (i = 0; i < n; i++)
+		buf_init(&lines[i]);
+	if (oa_srtp_offer(c, call, p, q, n, &o, &srtp, lines, sec, rerr,
+	    sizeof(rerr)) == -1) {
+		oa_wipe(lines, n);
+		goto srtp;
+	}
+	if (srtp.any) {
+		o.rw.protos = srtp.protos;
+		o.rw.sec_lines = sec;
+	}
+	err = oa_rewrite(req, sdp, n, &o, q);
+	oa_wipe(lines, n);
+	if (err != NULL) {
 		if (created)
 			session_end(c, &call, SESSION_ABORTED, 0, NULL);
 		return ngcmd_error(req, err);
@@ -405,6 +613,13 @@ cmd_offer(struct ctld *c, struct ng_req *req)
 	else
 		oa_out_of_ports(c, &call, rerr);
 	return oa_relay_error(req, &o, rerr);
+ srtp:
+	/* as for ports: a new call that cannot get its keys is not left
+	 * half made (its legs freed, keyd's sets forgotten if it answers) */
+	log_warnx("[%s] SRTP set-up failed: %s", call->id, rerr);
+	if (created)
+		session_end(c, &call, SESSION_ABORTED, 0, NULL);
+	return ngcmd_error(req, "Failed to set up SRTP");
  full:
 	if (created)
 		session_end(c, &call, SESSION_ABORTED, 1, NULL);
@@ -422,9 +637,11 @@ cmd_answer(struct ctld *c, struct ng_req *req)
 	struct sdp_session	*sdp;
 	struct call		*call;
 	struct party		*p, *q;
+	struct buf		 lines[SDP_MAX_MEDIA];
+	const char		*sec[SDP_MAX_MEDIA], *protos[SDP_MAX_MEDIA];
 	const char		*err;
 	char			 rerr[256];
-	size_t			 n;
+	size_t			 n, i;
 	uint64_t		 now, us;
 	int			 pi, qi;
 
@@ -470,7 +687,22 @@ cmd_answer(struct ctld *c, struct ng_req *req)
 	    relay_leg_update(c->relay, call->id, p, q->leg, 0, rerr,
 	    sizeof(rerr)) == -1)
 		return oa_relay_error(req, &o, rerr);
-	if ((err = oa_rewrite(req, sdp, n, &o, p)) != NULL)
+	memset(sec, 0, sizeof(sec));
+	memset(protos, 0, sizeof(protos));
+	for (i = 0; i < n; i++)
+		buf_init(&lines[i]);
+	if (oa_srtp_answer(c, call, p, q, sdp, n, lines, sec, protos, &err,
+	    rerr, sizeof(rerr)) == -1) {
+		oa_wipe(lines, n);
+		log_warnx("[%s] SRTP answer: %s", call->id, rerr);
+		return ngcmd_error(req, err);
+	}
+	o.rw.protos = protos;
+	if (party_has_srtp(p) || party_has_srtp(q))
+		o.rw.sec_lines = sec;
+	err = oa_rewrite(req, sdp, n, &o, p);
+	oa_wipe(lines, n);
+	if (err != NULL)
 		return ngcmd_error(req, err);
 	call->last_signal = now;
 	log_info("[%s] answered by %s", call->id, q->tag);

@@ -11,6 +11,7 @@
 
 #include "libcommon/ngval.h"
 #include "libcommon/sdp.h"
+#include "ctld/sdes_neg.h"
 #include "ctld/sdp_rewrite.h"
 
 struct offer_req {
@@ -23,6 +24,7 @@ struct offer_req {
 	char		 dir[2][32];		/* direction */
 	int		 load_limit;		/* supports: load limit */
 	struct sdp_rewrite rw;			/* replace, ICE, rtcp flags */
+	struct sdes_neg_opts sdes;		/* transport-protocol, SDES */
 };
 
 /* Fills o from an offer (answer = 0) or answer dict; returns NULL, or the

@@ -6,8 +6,15 @@
  *   "<untagged N>">: { tag, via-branch?, label?, created, subscriptions,
  *   subscribers, medias [ { index, type, protocol, codec?, streams [ {
  *   local port, local address, family, endpoint, advertised endpoint,
- *   last packet, flags, SSRC?, stats } ], flags } ] } },
- *   totals { RTP {packets, bytes, errors}, RTCP {...} }
+ *   crypto suite?, last packet, flags, SSRC?, stats } ], flags } ] } },
+ *   totals { RTP {packets, bytes, errors}, RTCP {...}, SRTP? {decrypted,
+ *   encrypted} }
+ *
+ * SDES-SRTP (docs/srtp.md): a media whose party speaks SRTP has the flag
+ * "SDES", its streams the suite in force ("crypto suite", as rtpengine
+ * shows it) and in stats rtpsec's "SRTP decrypted" / "SRTP encrypted"
+ * (relayd's srtp_decrypted / srtp_encrypted of that stream); a call that
+ * used SRTP has the totals' "SRTP".  Plain calls look as before.
  *
  * Party data comes from ctld's call model, counters from relayd's
  * call_query (or call_delete's final counters).  When relayd does not
@@ -32,6 +39,7 @@
 
 struct totals {
 	uint64_t	 pk[2], by[2], er[2];	/* [0] RTP, [1] RTCP */
+	uint64_t	 dec, enc;		/* SRTP packets, both streams */
 };
 
 #define CK(x)	do { if ((x) == -1) return -1; } while (0)
@@ -98,7 +106,7 @@ q_stream(struct ngarena *a, struct ngval *list, const struct call *call,
 	struct ngval	*s, *fl, *st;
 	char		 ea[SDP_ADDRLEN], aa[SDP_ADDRLEN];
 	uint64_t	 lport, eport = 0, aport = 0, last = 0, pk = 0, by = 0;
-	uint64_t	 er = 0, ssrc;
+	uint64_t	 er = 0, ssrc, dec = 0, enc = 0;
 	const msgpack_object *o;
 	int		 latched = 0, has_ssrc = 0;
 
@@ -121,7 +129,11 @@ q_stream(struct ngarena *a, struct ngval *list, const struct call *call,
 		ipc_get_uint(rs, "bytes", &by);
 		ipc_get_uint(rs, "errors", &er);
 		has_ssrc = ipc_get_uint(rs, "ssrc", &ssrc) == 0;
+		ipc_get_uint(rs, "srtp_decrypted", &dec);
+		ipc_get_uint(rs, "srtp_encrypted", &enc);
 	}
+	t->dec += dec;
+	t->enc += enc;
 	t->pk[rtcp] += pk;
 	t->by[rtcp] += by;
 	t->er[rtcp] += er;
@@ -133,6 +145,8 @@ q_stream(struct ngarena *a, struct ngval *list, const struct call *call,
 	CK(q_endpoint(a, s, "endpoint", ea, strchr(ea, ':') ? 6 : 4, eport));
 	CK(q_endpoint(a, s, "advertised endpoint", aa, strchr(aa, ':') ? 6 : 4,
 	    aport));
+	if (m->srtp && m->suite[0] != '\0')
+		CK(ngval_put_str(a, s, "crypto suite", m->suite));
 	CK(ngval_put_int(a, s, "last packet",
 	    (int64_t)(last != 0 ? last : call->last_signal)));
 	CKP(fl = ngval_put_list(a, s, "flags"));
@@ -147,6 +161,10 @@ q_stream(struct ngarena *a, struct ngval *list, const struct call *call,
 	CK(ngval_put_int(a, st, "packets", (int64_t)pk));
 	CK(ngval_put_int(a, st, "bytes", (int64_t)by));
 	CK(ngval_put_int(a, st, "errors", (int64_t)er));
+	if (m->srtp) {
+		CK(ngval_put_int(a, st, "SRTP decrypted", (int64_t)dec));
+		CK(ngval_put_int(a, st, "SRTP encrypted", (int64_t)enc));
+	}
 	return 0;
 }
 
@@ -188,6 +206,8 @@ q_media(struct ngarena *a, struct ngval *list, const struct call *call,
 		CK(ngval_append(fl, ngval_strz(a, "send")));
 	if (m->dir != SDP_SENDONLY && m->dir != SDP_INACTIVE)
 		CK(ngval_append(fl, ngval_strz(a, "recv")));
+	if (m->srtp)
+		CK(ngval_append(fl, ngval_strz(a, "SDES")));
 	return 0;
 }
 
@@ -245,7 +265,8 @@ q_party(struct ngarena *a, struct ngval *tags, const struct call *call,
 }
 
 static int
-q_totals(struct ngarena *a, struct ngval *reply, const struct totals *t)
+q_totals(struct ngarena *a, struct ngval *reply, const struct call *call,
+    const struct totals *t)
 {
 	struct ngval	*d, *x;
 	int		 k;
@@ -256,6 +277,11 @@ q_totals(struct ngarena *a, struct ngval *reply, const struct totals *t)
 		CK(ngval_put_int(a, x, "packets", (int64_t)t->pk[k]));
 		CK(ngval_put_int(a, x, "bytes", (int64_t)t->by[k]));
 		CK(ngval_put_int(a, x, "errors", (int64_t)t->er[k]));
+	}
+	if (call_has_srtp(call)) {
+		CKP(x = ngval_put_dict(a, d, "SRTP"));
+		CK(ngval_put_int(a, x, "decrypted", (int64_t)t->dec));
+		CK(ngval_put_int(a, x, "encrypted", (int64_t)t->enc));
 	}
 	return 0;
 }
@@ -298,11 +324,13 @@ query_build(struct ngarena *a, struct ngval *reply, const struct call *call,
 				t.by[k] += dummy.by[k];
 				t.er[k] += dummy.er[k];
 			}
+			t.dec += dummy.dec;
+			t.enc += dummy.enc;
 			memset(&dummy, 0, sizeof(dummy));
 			ngarena_destroy(&tmp);
 		}
 	}
-	return q_totals(a, reply, &t);
+	return q_totals(a, reply, call, &t);
 }
 
 /* The party a query or delete names by from-tag (else to-tag), -1 none,

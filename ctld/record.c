@@ -33,7 +33,7 @@ kv_int(msgpack_packer *pk, const char *k, int64_t v)
 static void
 record_media(msgpack_packer *pk, const struct media *m)
 {
-	msgpack_pack_map(pk, 10);
+	msgpack_pack_map(pk, 13);
 	kv_str(pk, "type", m->type);
 	kv_str(pk, "proto", m->proto);
 	kv_str(pk, "codec", m->codec);
@@ -44,6 +44,10 @@ record_media(msgpack_packer *pk, const struct media *m)
 	kv_uint(pk, "local_rtp", m->local_rtp);
 	kv_uint(pk, "local_rtcp", m->local_rtcp);
 	kv_uint(pk, "dir", (uint64_t)m->dir);
+	/* SDES: which side speaks SRTP, the suite and tag; never a key */
+	kv_uint(pk, "srtp", (uint64_t)(m->srtp != 0));
+	kv_str(pk, "suite", m->suite);
+	kv_uint(pk, "tag", m->tag);
 }
 
 static void
@@ -78,7 +82,7 @@ record_encode(msgpack_sbuffer *sb, const struct call *c, const char *node)
 	size_t		 i;
 
 	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 10);
+	msgpack_pack_map(&pk, 11);
 	kv_uint(&pk, "v", RECORD_VERSION);
 	kv_str(&pk, "call", c->id);
 	kv_str(&pk, "node", node);
@@ -88,6 +92,7 @@ record_encode(msgpack_sbuffer *sb, const struct call *c, const char *node)
 	kv_uint(&pk, "deleting", c->delete_at_ms != 0);
 	kv_uint(&pk, "next_untagged", c->next_untagged);
 	kv_uint(&pk, "next_leg", c->next_leg);
+	kv_uint(&pk, "srtp", (uint64_t)(c->srtp != 0));
 	ipc_pack_str(&pk, "parties");
 	msgpack_pack_array(&pk, c->nparty);
 	for (i = 0; i < c->nparty; i++)
@@ -152,6 +157,9 @@ record_decode_party(const msgpack_object *o, struct party *p)
 		m->local_rtp = (unsigned)get_uint(mo, "local_rtp", 0) & 0xffff;
 		m->local_rtcp = (unsigned)get_uint(mo, "local_rtcp", 0) & 0xffff;
 		m->dir = (int)(get_uint(mo, "dir", 0) & 7);
+		m->srtp = get_uint(mo, "srtp", 0) != 0;
+		get_str(mo, "suite", m->suite, sizeof(m->suite));
+		m->tag = (unsigned)(get_uint(mo, "tag", 0) & 0xffffffffU);
 	}
 	return 0;
 }
@@ -179,6 +187,7 @@ record_decode(const void *data, size_t len, struct call *c)
 	c->last_signal = get_uint(o, "last_signal", c->created);
 	c->next_untagged = (unsigned)get_uint(o, "next_untagged", 1);
 	c->next_leg = (unsigned)get_uint(o, "next_leg", 1);
+	c->srtp = get_uint(o, "srtp", 0) != 0;
 	/* a delete was pending: its delay is not kept, reap it at once */
 	c->delete_at_ms = get_uint(o, "deleting", 0) != 0 ? 1 : 0;
 	if ((pa = ipc_get_array(o, "parties")) != NULL) {

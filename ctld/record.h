@@ -3,8 +3,10 @@
  * docs/redis.md): one msgpack map, versioned (RECORD_VERSION), that
  * record_decode() reads back tolerantly: unknown keys are skipped, missing
  * ones keep their defaults, so older and newer writers interoperate.
- * No secrets are stored yet; when SRTP keys are, they will be wrapped by
- * keyd's KEK before they reach this encoder.
+ * No secrets are stored: for SDES-SRTP a media keeps only which side
+ * speaks it, the suite and the tag (keyd's sdes_* ops are idempotent, so
+ * a restarted ctld asks keyd again); keys that must survive will be
+ * wrapped by keyd's KEK before they reach this encoder (issue 5).
  */
 #ifndef CTLD_RECORD_H
 #define CTLD_RECORD_H

@@ -271,6 +271,7 @@ rw_media(const struct sdp_session *sdp, size_t idx,
 	const struct sdp_rewrite_media	*rm = &rw->media[idx];
 	const struct sdp_line		*l;
 	struct sdp_media_info		 mi;
+	const char			*proto;
 	size_t				 n, i, nfmt;
 	int				 rtp, conn = 0;
 
@@ -281,8 +282,12 @@ rw_media(const struct sdp_session *sdp, size_t idx,
 	nfmt = rw_split(l[0].val, l[0].len, fmt, RW_MAXTOK);
 	if (nfmt < 4)
 		return -1;
-	buf_printf(out, "m=%s %u %s", mi.type, rm->rtp_port,
-	    rtp && rw->proto != NULL ? rw->proto : mi.proto);
+	proto = mi.proto;
+	if (rtp && rw->protos != NULL && rw->protos[idx] != NULL)
+		proto = rw->protos[idx];
+	else if (rtp && rw->proto != NULL)
+		proto = rw->proto;
+	buf_printf(out, "m=%s %u %s", mi.type, rm->rtp_port, proto);
 	for (i = 3; i < nfmt; i++) {
 		buf_addc(out, ' ');
 		buf_add(out, fmt[i].s, fmt[i].len);
@@ -330,6 +335,18 @@ rw_media(const struct sdp_session *sdp, size_t idx,
 	return 0;
 }
 
+/* A protocol goes on the m= line verbatim: 1..31 printable characters. */
+static int
+rw_proto_bad(const char *proto)
+{
+	size_t	 i;
+
+	for (i = 0; proto[i] != '\0'; i++)
+		if (i == 31 || proto[i] <= ' ' || proto[i] >= 0x7f)
+			return 1;
+	return i == 0;
+}
+
 /* The relay address must be a literal of the stated family: it goes into
  * c=, o= and a=rtcp lines verbatim. */
 static int
@@ -343,14 +360,11 @@ rw_check(const struct sdp_session *sdp, const struct sdp_rewrite *rw)
 	    inet_pton(rw->family == 4 ? AF_INET : AF_INET6, rw->addr,
 	    bin) != 1)
 		return -1;
-	if (rw->proto != NULL) {
-		for (i = 0; rw->proto[i] != '\0'; i++)
-			if (i == 31 || rw->proto[i] <= ' ' ||
-			    rw->proto[i] >= 0x7f)
-				return -1;
-		if (i == 0)
+	if (rw->proto != NULL && rw_proto_bad(rw->proto))
+		return -1;
+	for (i = 0; rw->protos != NULL && i < rw->nmedia; i++)
+		if (rw->protos[i] != NULL && rw_proto_bad(rw->protos[i]))
 			return -1;
-	}
 	if (rw->nmedia != sdp_media_count(sdp) ||
 	    (rw->nmedia > 0 && rw->media == NULL))
 		return -1;

@@ -50,6 +50,10 @@ struct sdp_rewrite {
 						 * that had none) */
 	const char	*proto;		/* transport-protocol for the RTP media;
 					 * NULL keeps each media's own */
+	/* Optional, NULL or nmedia entries (an entry may be NULL): the
+	 * protocol of that RTP media, which overrides proto (SDES bridging
+	 * maps each media's own, AVP <-> SAVP). */
+	const char *const *protos;
 	/* Optional, NULL or nmedia entries (an entry may be NULL): complete
 	 * CRLF-terminated lines that replace the input's crypto/DTLS lines
 	 * (sec_lines) or ICE lines (ice_lines) of that media, for when ctld

@@ -11,6 +11,7 @@
 #include "libcommon/store.h"
 #include "ctld/call.h"
 #include "ctld/ctld.h"
+#include "ctld/keys.h"
 #include "ctld/record.h"
 #include "ctld/relay.h"
 #include "ctld/session.h"
@@ -47,6 +48,23 @@ session_duration(struct ctld *c, const struct call *call)
 	c->duration_sum2 += d * d;
 }
 
+/*
+ * sdes_forget of a call's (or one leg's) key sets, after relayd's
+ * call_delete wiped its copies (docs/srtp.md).  Best effort: a keyd that
+ * did not answer lately is not asked (it lost its sets if it restarted),
+ * and a failure is only logged, so keyd never holds up a delete.
+ */
+static void
+session_forget(struct ctld *c, const struct call *call, const char *leg)
+{
+	char	 err[256];
+
+	if (c->keys == NULL || keys_down(c->keys))
+		return;
+	if (keys_sdes_forget(c->keys, call->id, leg, err, sizeof(err)) == -1)
+		log_warnx("[%s] keyd sdes_forget: %s", call->id, err);
+}
+
 void
 session_end(struct ctld *c, struct call **cp, enum session_end why,
     int relay_gone, struct ipc_r *final)
@@ -66,6 +84,8 @@ session_end(struct ctld *c, struct call **cp, enum session_end why,
 		} else if (rp == &r)
 			ipc_r_free(&r);
 	}
+	if (call_has_srtp(call))
+		session_forget(c, call, NULL);
 	if (c->store != NULL)
 		store_call_del(c->store, call->id);
 	if (why != SESSION_ABORTED)
@@ -98,6 +118,8 @@ session_end_party(struct ctld *c, struct call *call, int i)
 			    p->leg, r.error);
 		ipc_r_free(&r);
 	}
+	if (party_has_srtp(p))
+		session_forget(c, call, p->leg);
 	p->gone = 1;
 	p->delete_at_ms = 0;
 	for (j = 0; j < call->nparty; j++)
@@ -249,6 +271,7 @@ session_restore_one(void *arg, const char *id, const void *data, size_t len)
 	call->nparty = tmp->nparty;
 	call->next_untagged = tmp->next_untagged;
 	call->next_leg = tmp->next_leg;
+	call->srtp = tmp->srtp;
 	memcpy(call->party, tmp->party, sizeof(call->party));
 	free(tmp);
 }

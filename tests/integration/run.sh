@@ -18,6 +18,18 @@ if ! cc -O1 -Wall -Werror -o "$B/tests/zmqsend" "$here/zmqsend.c" \
 	exit 1
 fi
 
+# the SDES-SRTP endpoint of test_sdes.py, with the libsrtp2 the build uses
+if [ -f "$B/libsrtp/lib/libsrtp2.a" ]; then
+	srtp_flags="-I$B/libsrtp/include $B/libsrtp/lib/libsrtp2.a -lssl -lcrypto"
+else
+	srtp_flags="$(pkg-config --cflags --libs libsrtp2) -lcrypto"
+fi
+if ! cc -O1 -Wall -Werror -o "$B/tests/srtpcat" "$here/srtpcat.c" \
+    $srtp_flags; then
+	echo "integration: cannot build $here/srtpcat.c" >&2
+	exit 1
+fi
+
 if [ $# -gt 0 ]; then
 	files=("$@")
 else

@@ -73,6 +73,18 @@ roundtrip(const char *msg, size_t len)
 
 #define RT(s)	roundtrip((s), sizeof(s) - 1)
 
+/* An SRTP offer without a usable a=crypto line is refused before any
+ * state changes (docs/srtp.md): no call, relayd and keyd never asked. */
+static void
+test_sdes_no_usable(void **state)
+{
+	(void)state;
+	assert_string_equal(RT("s1 d7:command5:offer7:call-id6:srtp-18:from-tag1:a3:sdp168:v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio 4000 RTP/SAVP 0\r\na=crypto:1 F8_128_HMAC_SHA1_80 inline:MTIzNDU2Nzg5QUJDREUwMTIzNDU2Nzg5QUJjZGVm\r\ne"),
+	    "s1 d6:result5:error12:error-reason22:no usable crypto suitee");
+	assert_string_equal(RT("s2 d7:command4:liste"),
+	    "s2 d5:callsle6:result2:oke");
+}
+
 static void
 test_split(void **state)
 {
@@ -488,6 +500,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_split),
+		cmocka_unit_test_setup_teardown(test_sdes_no_usable, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cache, setup, teardown),
 		cmocka_unit_test(test_cache_bounds),

@@ -1,0 +1,225 @@
+/*
+ * keys: requests from ctld to keyd, see keys.h and docs/ipc.md.  Each
+ * encoder sits next to the decoder of its reply.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "libcommon/daemon.h"
+#include "libcommon/ipc.h"
+#include "ctld/keys.h"
+
+struct keys {
+	struct ipc_client	*client;
+	int			 timeout_ms;
+	int			 down;	/* the last request got no reply */
+	uint64_t		 down_ms;	/* monotonic, when it failed */
+};
+
+/* How long a keyd that did not answer is taken for down: best-effort
+ * requests (sdes_forget) are skipped meanwhile rather than each waiting
+ * out the deadline. */
+#define KEYS_DOWN_MS	2000
+
+struct keys *
+keys_new(const char *endpoint, int timeout_ms)
+{
+	struct keys	*k;
+
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return NULL;
+	if ((k->client = ipc_client_new(endpoint)) == NULL) {
+		free(k);
+		return NULL;
+	}
+	k->timeout_ms = timeout_ms > 0 ? timeout_ms : 500;
+	return k;
+}
+
+void
+keys_destroy(struct keys **kp)
+{
+	if (*kp == NULL)
+		return;
+	ipc_client_destroy(&(*kp)->client);
+	free(*kp);
+	*kp = NULL;
+}
+
+void
+keys_set_timeout(struct keys *k, int timeout_ms)
+{
+	if (timeout_ms > 0)
+		k->timeout_ms = timeout_ms;
+}
+
+int
+keys_down(const struct keys *k)
+{
+	return k->down && daemon_now_ms() - k->down_ms < KEYS_DOWN_MS;
+}
+
+/* Sends w (freed, wiped) and checks the reply's ok; 0 with *rr parsed,
+ * else -1 with the reason in err.  rr is freed by the caller either way. */
+static int
+keys_call(struct keys *k, struct ipc_w *w, uint64_t id, struct ipc_r *rr,
+    char *err, size_t errlen)
+{
+	int	 rc;
+
+	rc = ipc_client_call(k->client, w, id, k->timeout_ms, rr);
+	ipc_w_free(w);
+	k->down = rc == -1;
+	if (rc == -1) {
+		k->down_ms = daemon_now_ms();
+		snprintf(err, errlen, "keyd unavailable%s%s",
+		    rr->error[0] != '\0' ? ": " : "", rr->error);
+		return -1;
+	}
+	if (!rr->ok) {
+		snprintf(err, errlen, "keyd: %s", rr->error[0] != '\0' ?
+		    rr->error : "failed");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+keys_begin(struct ipc_w *w, enum ipc_op op, uint64_t id, size_t nfields,
+    const char *call, const char *leg, unsigned media)
+{
+	ipc_w_init(w);
+	ipc_w_begin(w, op, id, nfields);
+	ipc_w_str(w, "call", call);
+	ipc_w_str(w, "leg", leg);
+	ipc_w_uint(w, "media", media);
+}
+
+/* Appends the reply's crypto lines (at least one) to out. */
+static int
+keys_lines(const struct ipc_r *rr, struct buf *out, char *err, size_t errlen)
+{
+	const msgpack_object_array	*a;
+	const char			*s;
+	size_t				 i, len;
+
+	if ((a = ipc_get_array(rr->root, "crypto")) == NULL || a->size == 0) {
+		snprintf(err, errlen, "malformed keyd reply");
+		return -1;
+	}
+	buf_secret(out);
+	for (i = 0; i < a->size; i++) {
+		if (ipc_obj_str(&a->ptr[i], &s, &len) == -1 || len < 12 ||
+		    strncmp(s, "a=crypto:", 9) != 0 ||
+		    memcmp(s + len - 2, "\r\n", 2) != 0 ||
+		    memchr(s, '\n', len - 1) != NULL) {
+			snprintf(err, errlen, "malformed keyd reply");
+			return -1;
+		}
+		if (buf_add(out, s, len) == -1 || out->oom) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+keys_sdes_offer(struct keys *k, const char *call, const char *leg,
+    unsigned media, const char *const *names, size_t n, struct buf *out,
+    char *err, size_t errlen)
+{
+	struct ipc_w	 w;
+	struct ipc_r	 rr;
+	uint64_t	 id = ipc_client_next_id(k->client);
+	size_t		 i;
+	int		 rc = -1;
+
+	keys_begin(&w, IPC_OP_SDES_OFFER, id, 3 + (n > 0), call, leg, media);
+	if (n > 0) {
+		ipc_w_key(&w, "suites");
+		msgpack_pack_array(&w.pk, n);
+		for (i = 0; i < n; i++)
+			ipc_pack_str(&w.pk, names[i]);
+	}
+	if (keys_call(k, &w, id, &rr, err, errlen) == 0)
+		rc = keys_lines(&rr, out, err, errlen);
+	ipc_r_free(&rr);
+	return rc;
+}
+
+int
+keys_sdes_select(struct keys *k, const char *call, const char *leg,
+    unsigned media, uint32_t tag, char *err, size_t errlen)
+{
+	struct ipc_w	 w;
+	struct ipc_r	 rr;
+	uint64_t	 id = ipc_client_next_id(k->client);
+	int		 rc;
+
+	keys_begin(&w, IPC_OP_SDES_SELECT, id, 4, call, leg, media);
+	ipc_w_uint(&w, "tag", tag);
+	rc = keys_call(k, &w, id, &rr, err, errlen);
+	ipc_r_free(&rr);
+	return rc;
+}
+
+int
+keys_sdes_answer(struct keys *k, const char *call, const char *leg,
+    unsigned media, const char *suite, uint32_t tag, struct buf *out,
+    char *err, size_t errlen)
+{
+	struct ipc_w	 w;
+	struct ipc_r	 rr;
+	uint64_t	 id = ipc_client_next_id(k->client);
+	int		 rc = -1;
+
+	keys_begin(&w, IPC_OP_SDES_ANSWER, id, 5, call, leg, media);
+	ipc_w_str(&w, "suite", suite);
+	ipc_w_uint(&w, "tag", tag);
+	if (keys_call(k, &w, id, &rr, err, errlen) == 0)
+		rc = out == NULL ? 0 : keys_lines(&rr, out, err, errlen);
+	ipc_r_free(&rr);
+	return rc;
+}
+
+int
+keys_sdes_remote(struct keys *k, const char *call, const char *leg,
+    unsigned media, const char *line, size_t len, char *err, size_t errlen)
+{
+	struct ipc_w	 w;
+	struct ipc_r	 rr;
+	uint64_t	 id = ipc_client_next_id(k->client);
+	int		 rc;
+
+	ipc_w_init(&w);
+	ipc_w_secret(&w);
+	ipc_w_begin(&w, IPC_OP_SDES_REMOTE, id, 4);
+	ipc_w_str(&w, "call", call);
+	ipc_w_str(&w, "leg", leg);
+	ipc_w_uint(&w, "media", media);
+	ipc_w_strn(&w, "line", line, len);
+	rc = keys_call(k, &w, id, &rr, err, errlen);
+	ipc_r_free(&rr);
+	return rc;
+}
+
+int
+keys_sdes_forget(struct keys *k, const char *call, const char *leg,
+    char *err, size_t errlen)
+{
+	struct ipc_w	 w;
+	struct ipc_r	 rr;
+	uint64_t	 id = ipc_client_next_id(k->client);
+	int		 rc;
+
+	ipc_w_init(&w);
+	ipc_w_begin(&w, IPC_OP_SDES_FORGET, id, 1 + (leg != NULL));
+	ipc_w_str(&w, "call", call);
+	if (leg != NULL)
+		ipc_w_str(&w, "leg", leg);
+	rc = keys_call(k, &w, id, &rr, err, errlen);
+	ipc_r_free(&rr);
+	return rc;
+}
