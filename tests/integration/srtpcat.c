@@ -10,6 +10,13 @@
  * until NRECV packets unprotected with KEY_RX or TIMEOUT_MS passed.
  * Prints "rx <payload hex>" per good packet, then "auth_fail <n>" and
  * "rx_count <n>".  Exit 0, or 2 for bad arguments or set-up errors.
+ *
+ * Environment, for the attacks and edge cases:
+ *   SRTPCAT_SEQ=n    first sequence number (65530: a wrap, ROC 0 -> 1)
+ *   SRTPCAT_BAD=1    after the NSEND good packets, also send one forged
+ *                    (a payload bit flipped), one replay of the last good
+ *                    packet and one protected with a random wrong key;
+ *                    the relay must drop all three
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -23,6 +30,7 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <srtp2/srtp.h>
 
 static int
@@ -101,6 +109,57 @@ session(const char *suite, const char *key, int inbound, unsigned char *k)
 	return s;
 }
 
+/* The three packets the relay must refuse: forged (a fresh sequence
+ * number, so that it meets the authentication check, not the replay
+ * check), a replay of the last good packet, and one with a wrong key.
+ * last/len: the last good protected packet, seq its sequence number. */
+static void
+send_bad(int fd, const struct sockaddr_in *da, const char *suite, srtp_t tx,
+    const unsigned char *last, int len, uint16_t seq)
+{
+	unsigned char	 p[2048], k[64];
+	srtp_policy_t	 pol;
+	srtp_t		 s;
+	int		 n, i;
+
+	for (i = 0; i < 3; i++) {
+		memcpy(p, last, 12);
+		seq++;
+		p[2] = seq >> 8;
+		p[3] = seq & 0xff;
+		memset(p + 12, 0x5a, 160);
+		n = 172;
+		if (i == 1) {		/* the replay */
+			sendto(fd, last, (size_t)len, 0,
+			    (const struct sockaddr *)da, sizeof(*da));
+			seq--;
+			usleep(2000);
+			continue;
+		}
+		if (i == 0)		/* forged: right key, then a flip */
+			s = tx;
+		else {			/* wrong key */
+			memset(&pol, 0, sizeof(pol));
+			if (policy_for(suite, &pol) == -1 ||
+			    RAND_bytes(k, sizeof(k)) != 1)
+				exit(2);
+			pol.ssrc.type = ssrc_any_outbound;
+			pol.key = k;
+			if (srtp_create(&s, &pol) != srtp_err_status_ok)
+				exit(2);
+		}
+		if (srtp_protect(s, p, &n) != srtp_err_status_ok)
+			exit(2);
+		if (i == 0)
+			p[40] ^= 0x01;
+		else
+			srtp_dealloc(s);
+		sendto(fd, p, (size_t)n, 0, (const struct sockaddr *)da,
+		    sizeof(*da));
+		usleep(2000);
+	}
+}
+
 static long
 now_ms(void)
 {
@@ -146,6 +205,8 @@ main(int argc, char **argv)
 		perror("srtpcat: bind");
 		return 2;
 	}
+	if (getenv("SRTPCAT_SEQ") != NULL)
+		seq = (uint16_t)(atoi(getenv("SRTPCAT_SEQ")) - 1);
 	for (i = 0; i < nsend; i++) {
 		pkt[0] = 0x80;
 		pkt[1] = 0;
@@ -171,6 +232,8 @@ main(int argc, char **argv)
 			perror("srtpcat: sendto");
 		usleep(2000);
 	}
+	if (getenv("SRTPCAT_BAD") != NULL && tx != NULL && nsend > 0)
+		send_bad(fd, &da, argv[1], tx, pkt, len, seq);
 	deadline = now_ms() + atol(argv[10]);
 	pfd.fd = fd;
 	pfd.events = POLLIN;

@@ -13,6 +13,7 @@ refused, nothing left behind, plain calls unaffected).
 """
 import base64
 import os
+import struct
 import subprocess
 import time
 import unittest
@@ -78,12 +79,13 @@ class SdesTest(ClusterTestCase):
                        "call": cid}, timeout_ms=3000)
 
     def srtpcat(self, suite, ktx, krx, lport, dport, nsend, nrecv,
-                timeout_ms=4000):
+                timeout_ms=4000, env=None):
         return subprocess.Popen(
             [SRTPCAT, suite, ktx, krx, "127.0.0.3" if lport[0] == "b"
              else "127.0.0.2", str(lport[1]), RELAY, str(dport),
              str(nsend), str(nrecv), str(timeout_ms)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=dict(os.environ, **(env or {})))
 
     def finish(self, proc):
         out, err = proc.communicate(timeout=20)
@@ -119,6 +121,58 @@ class SdesTest(ClusterTestCase):
             self.assertNotIn(k.encode(), raw)
             self.assertNotIn(k.rstrip("=").encode(), raw)
         return rec
+
+    # forged, replayed and wrongly keyed SRTP dropped and counted; both
+    # directions cross a sequence-number wrap (ROC 0 -> 1)
+    def test_bad_packets_and_seq_wrap(self):
+        c = self.cluster
+        cid = "sdes-bad@test"
+        a = RtpEndpoint("127.0.0.2")
+        self.addCleanup(a.close)
+        a.seq = 65529          # the plain side wraps too: relayd's "out"
+        bport = free_port("127.0.0.3")
+        offer = c.ng({"command": "offer", "call-id": cid, "from-tag": "ta",
+                      "transport-protocol": "RTP/SAVP",
+                      "sdp": make_sdp("127.0.0.2", [("audio", a.port, "0")])})
+        self.assertEqual(offer.get("result"), "ok", offer)
+        m = parse_sdp(offer["sdp"])["media"][0]
+        ours = cryptos(m)[6].split()[2][len("inline:"):]
+        bkey = b64key(30)
+        answer = c.ng({"command": "answer", "call-id": cid, "from-tag": "ta",
+                       "to-tag": "tb",
+                       "sdp": srtp_sdp("127.0.0.3", bport, "RTP/SAVP",
+                                       ["7 AES_CM_128_HMAC_SHA1_80 inline:"
+                                        + bkey], user="bob")})
+        self.assertEqual(answer.get("result"), "ok", answer)
+        am = parse_sdp(answer["sdp"])["media"][0]
+        proc = self.srtpcat("AES_CM_128_HMAC_SHA1_80", bkey, ours,
+                            ("b", bport), m["port"], 12, 12,
+                            env={"SRTPCAT_SEQ": "65530", "SRTPCAT_BAD": "1"})
+        got, rx, fails = self.plain_relay(proc, a, am["port"], 12)
+        # exactly the 12 good packets, across the wrap, none of the bad
+        self.assertEqual([g[12:] for g in got],
+                         [srtpcat_payload(i) for i in range(12)])
+        seqs = [struct.unpack("!H", g[2:4])[0] for g in got]
+        self.assertIn(65535, seqs)
+        self.assertIn(0, seqs)
+        self.assertEqual(RtpEndpoint.recv_from(a.rtp, 1, timeout=0.5), [])
+        # the other way the SRTP peer decrypts all 12 across the wrap
+        self.assertEqual(rx, [plain_payload(i) for i in range(12)])
+        self.assertEqual(fails, 0)
+
+        q = self.relayd_query(cid)
+        self.assertTrue(q["ok"], q)
+        drops = {}
+        for lg in q["legs"]:
+            if lg["media"][0]["srtp_in"] != "":
+                drops = lg["media"][0]["streams"][0]["drops"]
+        log("relayd drops on the SRTP leg: %r" % drops)
+        self.assertEqual(drops.get("srtp_auth"), 2, drops)    # forged, key
+        self.assertEqual(drops.get("srtp_replay"), 1, drops)
+        self.assertEqual(q["srtp_decrypted"], 12)
+        self.assertEqual(q["srtp_encrypted"], 12)
+        d = c.ng({"command": "delete", "call-id": cid})
+        self.assertEqual(d["result"], "ok", d)
 
     # (a) + (c): plain offerer, SRTP callee
     def test_avp_to_savp(self):
