@@ -127,8 +127,8 @@ keys_lines(const struct ipc_r *rr, struct buf *out, char *err, size_t errlen)
 
 int
 keys_sdes_offer(struct keys *k, const char *call, const char *leg,
-    unsigned media, const char *const *names, size_t n, struct buf *out,
-    char *err, size_t errlen)
+    unsigned media, const char *const *names, size_t n, int pad,
+    struct buf *out, char *err, size_t errlen)
 {
 	struct ipc_w	 w;
 	struct ipc_r	 rr;
@@ -136,7 +136,8 @@ keys_sdes_offer(struct keys *k, const char *call, const char *leg,
 	size_t		 i;
 	int		 rc = -1;
 
-	keys_begin(&w, IPC_OP_SDES_OFFER, id, 3 + (n > 0), call, leg, media);
+	keys_begin(&w, IPC_OP_SDES_OFFER, id, 4 + (n > 0), call, leg, media);
+	ipc_w_bool(&w, "pad", pad);
 	if (n > 0) {
 		ipc_w_key(&w, "suites");
 		msgpack_pack_array(&w.pk, n);
@@ -151,15 +152,17 @@ keys_sdes_offer(struct keys *k, const char *call, const char *leg,
 
 int
 keys_sdes_select(struct keys *k, const char *call, const char *leg,
-    unsigned media, uint32_t tag, char *err, size_t errlen)
+    unsigned media, uint32_t tag, const char *suite, char *err,
+    size_t errlen)
 {
 	struct ipc_w	 w;
 	struct ipc_r	 rr;
 	uint64_t	 id = ipc_client_next_id(k->client);
 	int		 rc;
 
-	keys_begin(&w, IPC_OP_SDES_SELECT, id, 4, call, leg, media);
+	keys_begin(&w, IPC_OP_SDES_SELECT, id, 5, call, leg, media);
 	ipc_w_uint(&w, "tag", tag);
+	ipc_w_str(&w, "suite", suite);
 	rc = keys_call(k, &w, id, &rr, err, errlen);
 	ipc_r_free(&rr);
 	return rc;
@@ -167,15 +170,16 @@ keys_sdes_select(struct keys *k, const char *call, const char *leg,
 
 int
 keys_sdes_answer(struct keys *k, const char *call, const char *leg,
-    unsigned media, const char *suite, uint32_t tag, struct buf *out,
-    char *err, size_t errlen)
+    unsigned media, const char *suite, uint32_t tag, int pad,
+    struct buf *out, char *err, size_t errlen)
 {
 	struct ipc_w	 w;
 	struct ipc_r	 rr;
 	uint64_t	 id = ipc_client_next_id(k->client);
 	int		 rc = -1;
 
-	keys_begin(&w, IPC_OP_SDES_ANSWER, id, 5, call, leg, media);
+	keys_begin(&w, IPC_OP_SDES_ANSWER, id, 6, call, leg, media);
+	ipc_w_bool(&w, "pad", pad);
 	ipc_w_str(&w, "suite", suite);
 	ipc_w_uint(&w, "tag", tag);
 	if (keys_call(k, &w, id, &rr, err, errlen) == 0)

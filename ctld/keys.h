@@ -31,16 +31,19 @@ int		 keys_down(const struct keys *);
  * keyd's default set); appends keyd's complete lines to out (marked
  * secret).  0, or -1 with err. */
 int	keys_sdes_offer(struct keys *, const char *call, const char *leg,
-	    unsigned media, const char *const *names, size_t n,
+	    unsigned media, const char *const *names, size_t n, int pad,
 	    struct buf *out, char *err, size_t errlen);
-/* sdes_select: the peer chose our line tag.  0 or -1 with err. */
+/* sdes_select: the peer chose our line tag, naming suite on it (keyd
+ * refuses a suite other than the one it offered under that tag).  0 or
+ * -1 with err. */
 int	keys_sdes_select(struct keys *, const char *call, const char *leg,
-	    unsigned media, uint32_t tag, char *err, size_t errlen);
+	    unsigned media, uint32_t tag, const char *suite, char *err,
+	    size_t errlen);
 /* sdes_answer: our key for suite under the offerer's tag; appends the
  * line to out (marked secret) unless out is NULL.  0 or -1 with err. */
 int	keys_sdes_answer(struct keys *, const char *call, const char *leg,
-	    unsigned media, const char *suite, uint32_t tag, struct buf *out,
-	    char *err, size_t errlen);
+	    unsigned media, const char *suite, uint32_t tag, int pad,
+	    struct buf *out, char *err, size_t errlen);
 /* sdes_remote: the peer's a=crypto value line[0..len).  0 or -1. */
 int	keys_sdes_remote(struct keys *, const char *call, const char *leg,
 	    unsigned media, const char *line, size_t len, char *err,

@@ -318,8 +318,8 @@ oa_srtp_offer(struct ctld *c, struct call *call, struct party *p,
 		if (s->qsrtp[i]) {
 			nn = sdes_neg_suites(&o->sdes, names);
 			if (keys_sdes_offer(c->keys, call->id, q->leg,
-			    (unsigned)i + 1, names, nn, &lines[i], err,
-			    errlen) == -1)
+			    (unsigned)i + 1, names, nn, o->sdes.pad,
+			    &lines[i], err, errlen) == -1)
 				return -1;
 			sec[i] = lines[i].p;
 		}
@@ -330,8 +330,8 @@ oa_srtp_offer(struct ctld *c, struct call *call, struct party *p,
 			    (unsigned)i + 1, s->pline[i], s->plen[i], err,
 			    errlen) == -1 ||
 			    keys_sdes_answer(c->keys, call->id, p->leg,
-			    (unsigned)i + 1, suite, s->ptag[i], NULL, err,
-			    errlen) == -1)
+			    (unsigned)i + 1, suite, s->ptag[i], o->sdes.pad,
+			    NULL, err, errlen) == -1)
 				return -1;
 			snprintf(p->media[i].suite, sizeof(p->media[i].suite),
 			    "%s", suite);
@@ -349,7 +349,7 @@ oa_srtp_offer(struct ctld *c, struct call *call, struct party *p,
 static int
 oa_srtp_answer(struct ctld *c, struct call *call, struct party *p,
     struct party *q, const struct sdp_session *sdp, size_t n,
-    struct buf *lines, const char **sec, const char **protos,
+    int pad, struct buf *lines, const char **sec, const char **protos,
     const char **ngerr, char *err, size_t errlen)
 {
 	struct sdp_media_info	 mi;
@@ -383,7 +383,8 @@ oa_srtp_answer(struct ctld *c, struct call *call, struct party *p,
 				return -1;
 			}
 			if (keys_sdes_select(c->keys, call->id, q->leg,
-			    (unsigned)i + 1, tag, err, errlen) == -1 ||
+			    (unsigned)i + 1, tag, sdes_suite_name(suite), err,
+			    errlen) == -1 ||
 			    keys_sdes_remote(c->keys, call->id, q->leg,
 			    (unsigned)i + 1, val, len, err, errlen) == -1)
 				return -1;
@@ -393,8 +394,8 @@ oa_srtp_answer(struct ctld *c, struct call *call, struct party *p,
 		}
 		if (pm->srtp && pm->suite[0] != '\0') {
 			if (keys_sdes_answer(c->keys, call->id, p->leg,
-			    (unsigned)i + 1, pm->suite, pm->tag, &lines[i],
-			    err, errlen) == -1)
+			    (unsigned)i + 1, pm->suite, pm->tag, pad,
+			    &lines[i], err, errlen) == -1)
 				return -1;
 			sec[i] = lines[i].p;
 		}
@@ -691,8 +692,8 @@ cmd_answer(struct ctld *c, struct ng_req *req)
 	memset(protos, 0, sizeof(protos));
 	for (i = 0; i < n; i++)
 		buf_init(&lines[i]);
-	if (oa_srtp_answer(c, call, p, q, sdp, n, lines, sec, protos, &err,
-	    rerr, sizeof(rerr)) == -1) {
+	if (oa_srtp_answer(c, call, p, q, sdp, n, o.sdes.pad, lines, sec,
+	    protos, &err, rerr, sizeof(rerr)) == -1) {
 		oa_wipe(lines, n);
 		log_warnx("[%s] SRTP answer: %s", call->id, rerr);
 		return ngcmd_error(req, err);

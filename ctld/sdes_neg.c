@@ -27,6 +27,8 @@ neg_word(const char *s, size_t len, struct sdes_neg_opts *o,
 
 	if (len == 3 && strncasecmp(s, "off", 3) == 0)
 		o->off = 1;
+	else if (len == 3 && strncasecmp(s, "pad", 3) == 0)
+		o->pad = 1;
 	else if (len > 3 && strncasecmp(s, "no", 2) == 0 && neg_sep(s[2])) {
 		if ((suite = sdes_suite_by_name(s + 3, len - 3)) >= 0)
 			*no |= 1U << suite;

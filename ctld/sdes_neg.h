@@ -28,11 +28,13 @@ struct sdes_neg_opts {
 							 * when absent */
 	int		 off;		/* SDES-off / SDES: [off] */
 	unsigned	 suites;	/* bit (1 << enum sdes_suite): offered */
+	int		 pad;		/* SDES-pad: base64-pad the keys we write
+					 * (RFC 4648; some peers need it) */
 };
 
 /* Reads transport-protocol, the SDES-* flags and the SDES list of an ng
- * offer dict.  Unknown SDES words are ignored (as rtpengine's pad,
- * lifetime ... which rtpsec does not implement). */
+ * offer or answer dict.  Unknown SDES words are ignored (rtpengine's
+ * lifetime, static ... which rtpsec does not implement). */
 void		 sdes_neg_opts(const struct ngval *dict, struct sdes_neg_opts *);
 /* 1 for RTP/SAVP and RTP/SAVPF, else 0. */
 int		 sdes_neg_is_srtp(const char *proto);

@@ -300,18 +300,26 @@ static int
 ks_reply_lines(const struct ipc_r *q, struct ipc_w *w,
     const struct sdes_crypto *keys, unsigned n)
 {
-	struct buf	 b;
-	size_t		 off[SDES_NSUITES + 1];
-	unsigned	 i;
+	struct buf		 b;
+	struct sdes_crypto	 k;
+	size_t			 off[SDES_NSUITES + 1];
+	unsigned		 i;
+	int			 pad = 0;
 
+	/* `pad` (optional, SDES-pad): base64 padding on the keys */
+	(void)ipc_get_bool(q->root, "pad", &pad);
 	buf_init(&b);
 	buf_secret(&b);
 	for (i = 0; i < n; i++) {
 		off[i] = b.len;
-		if (sdes_format(&b, &keys[i]) == -1) {
+		k = keys[i];
+		k.pad = pad;
+		if (sdes_format(&b, &k) == -1) {
+			sdes_crypto_wipe(&k);
 			buf_wipe(&b);
 			return ks_fail(q, w, "cannot format a crypto line");
 		}
+		sdes_crypto_wipe(&k);
 	}
 	off[n] = b.len;
 	ipc_w_reply(w, q->op, q->id, 1, NULL, 1);
@@ -404,7 +412,8 @@ ks_op_select(struct keyd_sdes *ks, const struct ipc_r *q, struct ipc_w *w)
 	struct keyd_sdes_ids	 id;
 	struct keyset		*s;
 	char			 err[300];
-	const char		*serr;
+	const char		*serr, *name;
+	size_t			 len;
 	uint64_t		 tag;
 	unsigned		 i;
 
@@ -418,6 +427,12 @@ ks_op_select(struct keyd_sdes *ks, const struct ipc_r *q, struct ipc_w *w)
 			break;
 	if (i == s->nkeys)
 		return ks_fail(q, w, "unknown tag");
+	/* `suite` (optional): the suite the peer named on its line must be
+	 * the one offered under that tag, or the two directions would use
+	 * different suites */
+	if (ipc_get_str(q->root, "suite", &name, &len) == 0 &&
+	    sdes_suite_by_name(name, len) != (int)s->keys[i].suite)
+		return ks_fail(q, w, "suite does not match the offered tag");
 	if (ks_push(ks, &id, "out", &s->keys[i], err, sizeof(err)) == -1)
 		return ks_fail(q, w, err);
 	/* only the chosen key stays: the others were never used */

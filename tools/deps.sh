@@ -11,7 +11,7 @@ build="build-essential pkg-config libzmq3-dev libczmq-dev libsrtp2-dev libssl-de
 libhiredis-dev libmsgpack-dev libmicrohttpd-dev libinih-dev libseccomp-dev
 liburing-dev libjson-c-dev redis-server dpkg-dev"
 test="$build libcmocka-dev clang libclang-rt-14-dev kamailio kamailio-extra-modules
-sip-tester python3 curl procps"
+sip-tester baresip-core python3 curl procps"
 
 case "$what" in
 build|run) want=$build ;;

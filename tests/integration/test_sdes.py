@@ -174,6 +174,31 @@ class SdesTest(ClusterTestCase):
         d = c.ng({"command": "delete", "call-id": cid})
         self.assertEqual(d["result"], "ok", d)
 
+    # an answer whose line names another suite than the one we offered
+    # under its tag is refused (the directions would differ); SDES-pad
+    # pads the keys we write
+    def test_suite_mismatch_and_pad(self):
+        c = self.cluster
+        cid = "sdes-mismatch@test"
+        offer = c.ng({"command": "offer", "call-id": cid, "from-tag": "ta",
+                      "transport-protocol": "RTP/SAVP",
+                      "flags": ["SDES-pad"],
+                      "sdp": make_sdp("127.0.0.2", [("audio", 30000, "0")])})
+        self.assertEqual(offer.get("result"), "ok", offer)
+        keys = [l.split()[2][len("inline:"):] for l in
+                cryptos(parse_sdp(offer["sdp"])["media"][0])]
+        self.assertEqual(len(keys), 8)
+        for k in keys:
+            self.assertEqual(len(k) % 4, 0, k)
+        self.assertTrue(any(k.endswith("=") for k in keys), keys)
+        answer = c.ng({"command": "answer", "call-id": cid, "from-tag": "ta",
+                       "to-tag": "tb",
+                       "sdp": srtp_sdp("127.0.0.3", 30002, "RTP/SAVP",
+                                       ["7 AES_CM_128_HMAC_SHA1_32 inline:"
+                                        + b64key(30)], user="bob")})
+        self.assertEqual(answer.get("result"), "error", answer)
+        c.ng({"command": "delete", "call-id": cid})
+
     # (a) + (c): plain offerer, SRTP callee
     def test_avp_to_savp(self):
         c = self.cluster
