@@ -12,9 +12,9 @@
  *
  * SDES-SRTP (docs/srtp.md): a media whose party speaks SRTP has the flag
  * "SDES", its streams the suite in force ("crypto suite", as rtpengine
- * shows it) and in stats rtpsec's "SRTP decrypted" / "SRTP encrypted"
- * (relayd's srtp_decrypted / srtp_encrypted of that stream); a call that
- * used SRTP has the totals' "SRTP".  Plain calls look as before.
+ * shows it) and in stats rtpsec's "SRTP decrypted" / "SRTP encrypted" /
+ * "SRTP auth failures" / "SRTP replay drops" (relayd's counters of that
+ * stream); a call that used SRTP has the totals' "SRTP" with the same four.  Plain calls look as before.
  *
  * Party data comes from ctld's call model, counters from relayd's
  * call_query (or call_delete's final counters).  When relayd does not
@@ -40,6 +40,7 @@
 struct totals {
 	uint64_t	 pk[2], by[2], er[2];	/* [0] RTP, [1] RTCP */
 	uint64_t	 dec, enc;		/* SRTP packets, both streams */
+	uint64_t	 auth, replay;		/* SRTP drops, both streams */
 };
 
 #define CK(x)	do { if ((x) == -1) return -1; } while (0)
@@ -106,7 +107,7 @@ q_stream(struct ngarena *a, struct ngval *list, const struct call *call,
 	struct ngval	*s, *fl, *st;
 	char		 ea[SDP_ADDRLEN], aa[SDP_ADDRLEN];
 	uint64_t	 lport, eport = 0, aport = 0, last = 0, pk = 0, by = 0;
-	uint64_t	 er = 0, ssrc, dec = 0, enc = 0;
+	uint64_t	 er = 0, ssrc, dec = 0, enc = 0, auth = 0, replay = 0;
 	const msgpack_object *o;
 	int		 latched = 0, has_ssrc = 0;
 
@@ -131,9 +132,15 @@ q_stream(struct ngarena *a, struct ngval *list, const struct call *call,
 		has_ssrc = ipc_get_uint(rs, "ssrc", &ssrc) == 0;
 		ipc_get_uint(rs, "srtp_decrypted", &dec);
 		ipc_get_uint(rs, "srtp_encrypted", &enc);
+		if ((o = ipc_get_map(rs, "drops")) != NULL) {
+			ipc_get_uint(o, "srtp_auth", &auth);
+			ipc_get_uint(o, "srtp_replay", &replay);
+		}
 	}
 	t->dec += dec;
 	t->enc += enc;
+	t->auth += auth;
+	t->replay += replay;
 	t->pk[rtcp] += pk;
 	t->by[rtcp] += by;
 	t->er[rtcp] += er;
@@ -164,6 +171,8 @@ q_stream(struct ngarena *a, struct ngval *list, const struct call *call,
 	if (m->srtp) {
 		CK(ngval_put_int(a, st, "SRTP decrypted", (int64_t)dec));
 		CK(ngval_put_int(a, st, "SRTP encrypted", (int64_t)enc));
+		CK(ngval_put_int(a, st, "SRTP auth failures", (int64_t)auth));
+		CK(ngval_put_int(a, st, "SRTP replay drops", (int64_t)replay));
 	}
 	return 0;
 }
@@ -282,6 +291,8 @@ q_totals(struct ngarena *a, struct ngval *reply, const struct call *call,
 		CKP(x = ngval_put_dict(a, d, "SRTP"));
 		CK(ngval_put_int(a, x, "decrypted", (int64_t)t->dec));
 		CK(ngval_put_int(a, x, "encrypted", (int64_t)t->enc));
+		CK(ngval_put_int(a, x, "auth failures", (int64_t)t->auth));
+		CK(ngval_put_int(a, x, "replay drops", (int64_t)t->replay));
 	}
 	return 0;
 }

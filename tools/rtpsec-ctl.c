@@ -465,7 +465,16 @@ ctl_print_stream(const struct ngval *s)
 			printf("  bytes %lld", (long long)n);
 		if (ngval_get_int(st, "errors", &n) == 0)
 			printf("  errors %lld", (long long)n);
+		if (ngval_get_int(st, "SRTP decrypted", &n) == 0)
+			printf("  SRTP decrypted %lld", (long long)n);
+		if (ngval_get_int(st, "SRTP encrypted", &n) == 0)
+			printf(" encrypted %lld", (long long)n);
+		if (ngval_get_int(st, "SRTP auth failures", &n) == 0)
+			printf(" auth failures %lld", (long long)n);
+		if (ngval_get_int(st, "SRTP replay drops", &n) == 0)
+			printf(" replay drops %lld", (long long)n);
 	}
+	ctl_print_str("  suite ", s, "crypto suite");
 	if (ngval_get_int(s, "last packet", &n) == 0) {
 		if (n == 0)
 			printf("  last packet never");
@@ -547,6 +556,14 @@ ctl_print_call(const char *callid, const struct ngval *reply)
 				printf(" bytes %lld", (long long)n);
 			if (ngval_get_int(k, "errors", &n) == 0)
 				printf(" errors %lld", (long long)n);
+			if (ngval_get_int(k, "decrypted", &n) == 0)
+				printf(" decrypted %lld", (long long)n);
+			if (ngval_get_int(k, "encrypted", &n) == 0)
+				printf(" encrypted %lld", (long long)n);
+			if (ngval_get_int(k, "auth failures", &n) == 0)
+				printf(" auth failures %lld", (long long)n);
+			if (ngval_get_int(k, "replay drops", &n) == 0)
+				printf(" replay drops %lld", (long long)n);
 		}
 		printf("\n");
 	}
