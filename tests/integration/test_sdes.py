@@ -171,6 +171,20 @@ class SdesTest(ClusterTestCase):
         self.assertEqual(drops.get("srtp_replay"), 1, drops)
         self.assertEqual(q["srtp_decrypted"], 12)
         self.assertEqual(q["srtp_encrypted"], 12)
+        # the same in ng query (per stream and in total) and rtpsec-ctl
+        nq = c.ng({"command": "query", "call-id": cid})
+        self.assertEqual(nq["totals"]["SRTP"],
+                         {"decrypted": 12, "encrypted": 12,
+                          "auth failures": 2, "replay drops": 1})
+        st = nq["tags"]["tb"]["medias"][0]["streams"][0]["stats"]
+        self.assertEqual((st["SRTP auth failures"], st["SRTP replay drops"]),
+                         (2, 1), st)
+        r = c.ctl("show", cid)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        show = r.stdout
+        log("rtpsec-ctl show:\n" + show)
+        self.assertIn("auth failures 2 replay drops 1", show)
+        self.assertIn("suite AES_CM_128_HMAC_SHA1_80", show)
         d = c.ng({"command": "delete", "call-id": cid})
         self.assertEqual(d["result"], "ok", d)
 
@@ -264,7 +278,8 @@ class SdesTest(ClusterTestCase):
         nq = c.ng({"command": "query", "call-id": cid, "from-tag": "ta"})
         self.assertEqual(nq.get("result"), "ok", nq)
         self.assertEqual(nq["totals"]["SRTP"],
-                         {"decrypted": 10, "encrypted": 10})
+                         {"decrypted": 10, "encrypted": 10,
+                          "auth failures": 0, "replay drops": 0})
         bm = nq["tags"]["tb"]["medias"][0]
         self.assertIn("SDES", bm["flags"])
         self.assertEqual(bm["protocol"], "RTP/SAVP")
