@@ -39,6 +39,8 @@ struct media {
 	int		 srtp;		/* this party's side speaks SDES-SRTP */
 	char		 suite[32];	/* suite in force with it, "" unknown */
 	unsigned	 tag;		/* its a=crypto tag for that suite */
+	unsigned	 sdes_params;	/* SDES_P_* of that line (RFC 4568
+					 * 6.3 session parameters) */
 };
 
 struct party {

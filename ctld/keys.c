@@ -8,6 +8,7 @@
 
 #include "libcommon/daemon.h"
 #include "libcommon/ipc.h"
+#include "libcommon/sdes.h"
 #include "ctld/keys.h"
 
 struct keys {
@@ -96,6 +97,18 @@ keys_begin(struct ipc_w *w, enum ipc_op op, uint64_t id, size_t nfields,
 	ipc_w_uint(w, "media", media);
 }
 
+/* The session parameters as keyd's bools (3 fields). */
+static void
+keys_params(struct ipc_w *w, unsigned params)
+{
+	ipc_w_bool(w, "unencrypted_srtp",
+	    (params & SDES_P_UNENCRYPTED_SRTP) != 0);
+	ipc_w_bool(w, "unencrypted_srtcp",
+	    (params & SDES_P_UNENCRYPTED_SRTCP) != 0);
+	ipc_w_bool(w, "unauthenticated_srtp",
+	    (params & SDES_P_UNAUTHENTICATED_SRTP) != 0);
+}
+
 /* Appends the reply's crypto lines (at least one) to out. */
 static int
 keys_lines(const struct ipc_r *rr, struct buf *out, char *err, size_t errlen)
@@ -128,7 +141,7 @@ keys_lines(const struct ipc_r *rr, struct buf *out, char *err, size_t errlen)
 int
 keys_sdes_offer(struct keys *k, const char *call, const char *leg,
     unsigned media, const char *const *names, size_t n, int pad,
-    struct buf *out, char *err, size_t errlen)
+    unsigned params, struct buf *out, char *err, size_t errlen)
 {
 	struct ipc_w	 w;
 	struct ipc_r	 rr;
@@ -136,8 +149,9 @@ keys_sdes_offer(struct keys *k, const char *call, const char *leg,
 	size_t		 i;
 	int		 rc = -1;
 
-	keys_begin(&w, IPC_OP_SDES_OFFER, id, 4 + (n > 0), call, leg, media);
+	keys_begin(&w, IPC_OP_SDES_OFFER, id, 7 + (n > 0), call, leg, media);
 	ipc_w_bool(&w, "pad", pad);
+	keys_params(&w, params);
 	if (n > 0) {
 		ipc_w_key(&w, "suites");
 		msgpack_pack_array(&w.pk, n);
@@ -152,17 +166,18 @@ keys_sdes_offer(struct keys *k, const char *call, const char *leg,
 
 int
 keys_sdes_select(struct keys *k, const char *call, const char *leg,
-    unsigned media, uint32_t tag, const char *suite, char *err,
-    size_t errlen)
+    unsigned media, uint32_t tag, const char *suite, unsigned params,
+    char *err, size_t errlen)
 {
 	struct ipc_w	 w;
 	struct ipc_r	 rr;
 	uint64_t	 id = ipc_client_next_id(k->client);
 	int		 rc;
 
-	keys_begin(&w, IPC_OP_SDES_SELECT, id, 5, call, leg, media);
+	keys_begin(&w, IPC_OP_SDES_SELECT, id, 8, call, leg, media);
 	ipc_w_uint(&w, "tag", tag);
 	ipc_w_str(&w, "suite", suite);
+	keys_params(&w, params);
 	rc = keys_call(k, &w, id, &rr, err, errlen);
 	ipc_r_free(&rr);
 	return rc;
@@ -171,15 +186,16 @@ keys_sdes_select(struct keys *k, const char *call, const char *leg,
 int
 keys_sdes_answer(struct keys *k, const char *call, const char *leg,
     unsigned media, const char *suite, uint32_t tag, int pad,
-    struct buf *out, char *err, size_t errlen)
+    unsigned params, struct buf *out, char *err, size_t errlen)
 {
 	struct ipc_w	 w;
 	struct ipc_r	 rr;
 	uint64_t	 id = ipc_client_next_id(k->client);
 	int		 rc = -1;
 
-	keys_begin(&w, IPC_OP_SDES_ANSWER, id, 6, call, leg, media);
+	keys_begin(&w, IPC_OP_SDES_ANSWER, id, 9, call, leg, media);
 	ipc_w_bool(&w, "pad", pad);
+	keys_params(&w, params);
 	ipc_w_str(&w, "suite", suite);
 	ipc_w_uint(&w, "tag", tag);
 	if (keys_call(k, &w, id, &rr, err, errlen) == 0)

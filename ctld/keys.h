@@ -27,23 +27,27 @@ void		 keys_set_timeout(struct keys *, int timeout_ms);
  * and was sent less than 2 s ago. */
 int		 keys_down(const struct keys *);
 
+/* params: SDES_P_* (libcommon/sdes.h), the RFC 4568 6.3 session
+ * parameters, sent as keyd's optional bools. */
 /* sdes_offer for (call, leg, media) with the suites names[0..n) (n = 0:
- * keyd's default set); appends keyd's complete lines to out (marked
- * secret).  0, or -1 with err. */
+ * keyd's default set) and the session parameters params on every line;
+ * appends keyd's complete lines to out (marked secret).  0, or -1 with
+ * err. */
 int	keys_sdes_offer(struct keys *, const char *call, const char *leg,
 	    unsigned media, const char *const *names, size_t n, int pad,
-	    struct buf *out, char *err, size_t errlen);
-/* sdes_select: the peer chose our line tag, naming suite on it (keyd
- * refuses a suite other than the one it offered under that tag).  0 or
- * -1 with err. */
+	    unsigned params, struct buf *out, char *err, size_t errlen);
+/* sdes_select: the peer chose our line tag, naming suite and params on
+ * it (keyd refuses a suite or parameters other than those it offered
+ * under that tag).  0 or -1 with err. */
 int	keys_sdes_select(struct keys *, const char *call, const char *leg,
-	    unsigned media, uint32_t tag, const char *suite, char *err,
-	    size_t errlen);
-/* sdes_answer: our key for suite under the offerer's tag; appends the
- * line to out (marked secret) unless out is NULL.  0 or -1 with err. */
+	    unsigned media, uint32_t tag, const char *suite, unsigned params,
+	    char *err, size_t errlen);
+/* sdes_answer: our key for suite under the offerer's tag, with the
+ * offerer's line's params; appends the line to out (marked secret)
+ * unless out is NULL.  0 or -1 with err. */
 int	keys_sdes_answer(struct keys *, const char *call, const char *leg,
 	    unsigned media, const char *suite, uint32_t tag, int pad,
-	    struct buf *out, char *err, size_t errlen);
+	    unsigned params, struct buf *out, char *err, size_t errlen);
 /* sdes_remote: the peer's a=crypto value line[0..len).  0 or -1. */
 int	keys_sdes_remote(struct keys *, const char *call, const char *leg,
 	    unsigned media, const char *line, size_t len, char *err,

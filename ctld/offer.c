@@ -238,6 +238,7 @@ struct oa_srtp {
 	size_t		 plen[SDP_MAX_MEDIA];
 	enum sdes_suite	 psuite[SDP_MAX_MEDIA];
 	uint32_t	 ptag[SDP_MAX_MEDIA];
+	unsigned	 pparams[SDP_MAX_MEDIA];	/* its SDES_P_* */
 };
 
 /* Fills s for an offer; NULL, or the ng error of an SRTP offerer's media
@@ -266,7 +267,8 @@ oa_srtp_plan(const struct sdp_session *sdp, size_t n,
 		s->qsrtp[i] = sdes_neg_is_srtp(qp);
 		s->any |= s->psrtp[i] | s->qsrtp[i];
 		if (s->psrtp[i] && sdes_neg_pick(sdp, i, &s->pline[i],
-		    &s->plen[i], &s->psuite[i], &s->ptag[i]) == -1)
+		    &s->plen[i], &s->psuite[i], &s->ptag[i],
+		    &s->pparams[i]) == -1)
 			return "no usable crypto suite";
 	}
 	return NULL;
@@ -301,10 +303,12 @@ oa_srtp_offer(struct ctld *c, struct call *call, struct party *p,
 		if (!s->psrtp[i]) {
 			p->media[i].suite[0] = '\0';
 			p->media[i].tag = 0;
+			p->media[i].sdes_params = 0;
 		}
 		if (!s->qsrtp[i]) {
 			q->media[i].suite[0] = '\0';
 			q->media[i].tag = 0;
+			q->media[i].sdes_params = 0;
 		}
 	}
 	for (i = 0; i < n; i++) {
@@ -319,7 +323,7 @@ oa_srtp_offer(struct ctld *c, struct call *call, struct party *p,
 			nn = sdes_neg_suites(&o->sdes, names);
 			if (keys_sdes_offer(c->keys, call->id, q->leg,
 			    (unsigned)i + 1, names, nn, o->sdes.pad,
-			    &lines[i], err, errlen) == -1)
+			    o->sdes.params, &lines[i], err, errlen) == -1)
 				return -1;
 			sec[i] = lines[i].p;
 		}
@@ -331,8 +335,11 @@ oa_srtp_offer(struct ctld *c, struct call *call, struct party *p,
 			    errlen) == -1 ||
 			    keys_sdes_answer(c->keys, call->id, p->leg,
 			    (unsigned)i + 1, suite, s->ptag[i], o->sdes.pad,
-			    NULL, err, errlen) == -1)
+			    s->pparams[i], NULL, err, errlen) == -1)
 				return -1;
+			/* RFC 4568 6.3: our answer line mirrors the
+			 * offerer's session parameters */
+			p->media[i].sdes_params = s->pparams[i];
 			snprintf(p->media[i].suite, sizeof(p->media[i].suite),
 			    "%s", suite);
 			p->media[i].tag = s->ptag[i];
@@ -357,6 +364,7 @@ oa_srtp_answer(struct ctld *c, struct call *call, struct party *p,
 	size_t			 i, len;
 	enum sdes_suite		 suite;
 	uint32_t		 tag;
+	unsigned		 params;
 
 	*ngerr = "Failed to set up SRTP";
 	for (i = 0; i < n; i++) {
@@ -376,26 +384,27 @@ oa_srtp_answer(struct ctld *c, struct call *call, struct party *p,
 		}
 		if (qm->srtp) {
 			if (sdes_neg_pick(sdp, i, &val, &len, &suite,
-			    &tag) == -1) {
+			    &tag, &params) == -1) {
 				*ngerr = "no usable crypto suite";
 				snprintf(err, errlen, "media %zu: no usable "
 				    "a=crypto line in the answer", i + 1);
 				return -1;
 			}
 			if (keys_sdes_select(c->keys, call->id, q->leg,
-			    (unsigned)i + 1, tag, sdes_suite_name(suite), err,
-			    errlen) == -1 ||
+			    (unsigned)i + 1, tag, sdes_suite_name(suite),
+			    params, err, errlen) == -1 ||
 			    keys_sdes_remote(c->keys, call->id, q->leg,
 			    (unsigned)i + 1, val, len, err, errlen) == -1)
 				return -1;
 			snprintf(qm->suite, sizeof(qm->suite), "%s",
 			    sdes_suite_name(suite));
 			qm->tag = tag;
+			qm->sdes_params = params;
 		}
 		if (pm->srtp && pm->suite[0] != '\0') {
 			if (keys_sdes_answer(c->keys, call->id, p->leg,
 			    (unsigned)i + 1, pm->suite, pm->tag, pad,
-			    &lines[i], err, errlen) == -1)
+			    pm->sdes_params, &lines[i], err, errlen) == -1)
 				return -1;
 			sec[i] = lines[i].p;
 		}

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "libcommon/ipc.h"
+#include "libcommon/sdes.h"
 #include "ctld/record.h"
 
 static void
@@ -33,7 +34,7 @@ kv_int(msgpack_packer *pk, const char *k, int64_t v)
 static void
 record_media(msgpack_packer *pk, const struct media *m)
 {
-	msgpack_pack_map(pk, 13);
+	msgpack_pack_map(pk, 14);
 	kv_str(pk, "type", m->type);
 	kv_str(pk, "proto", m->proto);
 	kv_str(pk, "codec", m->codec);
@@ -48,6 +49,7 @@ record_media(msgpack_packer *pk, const struct media *m)
 	kv_uint(pk, "srtp", (uint64_t)(m->srtp != 0));
 	kv_str(pk, "suite", m->suite);
 	kv_uint(pk, "tag", m->tag);
+	kv_uint(pk, "sdes_params", m->sdes_params);
 }
 
 static void
@@ -160,6 +162,8 @@ record_decode_party(const msgpack_object *o, struct party *p)
 		m->srtp = get_uint(mo, "srtp", 0) != 0;
 		get_str(mo, "suite", m->suite, sizeof(m->suite));
 		m->tag = (unsigned)(get_uint(mo, "tag", 0) & 0xffffffffU);
+		m->sdes_params = (unsigned)get_uint(mo, "sdes_params", 0) &
+		    SDES_P_ALL;
 	}
 	return 0;
 }

@@ -3,7 +3,10 @@
  * (ng-protocol.md section 5): the flags "SDES-off", "SDES-no-<suite>",
  * "SDES-only-<suite>" and the list SDES: ["off", "no-<suite>",
  * "only-<suite>"]; a hyphen may be a space, suite names are
- * case-insensitive (RFC 4568's ABNF strings).
+ * case-insensitive (RFC 4568's ABNF strings).  The session parameter
+ * words "unencrypted_srtp", "unencrypted_srtcp", "unauthenticated_srtp"
+ * and their opposites "encrypted_srtp", "encrypted_srtcp",
+ * "authenticated_srtp" (ng-protocol.md, the SDES list) in either form.
  */
 #include <string.h>
 #include <strings.h>
@@ -18,6 +21,49 @@ neg_sep(char c)
 	return c == '-' || c == ' ';
 }
 
+/* s[0..len) is word, case-insensitive, '-' for '_' allowed. */
+static int
+neg_is(const char *s, size_t len, const char *word)
+{
+	size_t	 i;
+
+	if (strlen(word) != len)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!(word[i] == '_' && s[i] == '-') &&
+		    strncasecmp(s + i, word + i, 1) != 0)
+			return 0;
+	return 1;
+}
+
+/* The session parameter words: 1 if s[0..len) was one. */
+static int
+neg_param(const char *s, size_t len, struct sdes_neg_opts *o)
+{
+	static const struct {
+		const char	*word;
+		unsigned	 bit;
+	} w[] = {
+		{ "encrypted_srtp", SDES_P_UNENCRYPTED_SRTP },
+		{ "encrypted_srtcp", SDES_P_UNENCRYPTED_SRTCP },
+		{ "authenticated_srtp", SDES_P_UNAUTHENTICATED_SRTP },
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
+		if (neg_is(s, len, w[i].word)) {
+			o->params &= ~w[i].bit;
+			return 1;
+		}
+		if (len > 2 && strncasecmp(s, "un", 2) == 0 &&
+		    neg_is(s + 2, len - 2, w[i].word)) {
+			o->params |= w[i].bit;
+			return 1;
+		}
+	}
+	return 0;
+}
+
 /* One SDES word (without the "SDES-" prefix of the flag form). */
 static void
 neg_word(const char *s, size_t len, struct sdes_neg_opts *o,
@@ -25,6 +71,8 @@ neg_word(const char *s, size_t len, struct sdes_neg_opts *o,
 {
 	int	 suite;
 
+	if (neg_param(s, len, o))
+		return;
 	if (len == 3 && strncasecmp(s, "off", 3) == 0)
 		o->off = 1;
 	else if (len == 3 && strncasecmp(s, "pad", 3) == 0)
@@ -123,7 +171,7 @@ sdes_neg_suites(const struct sdes_neg_opts *o, const char **names)
 
 int
 sdes_neg_pick(const struct sdp_session *sdp, size_t idx, const char **val,
-    size_t *len, enum sdes_suite *suite, uint32_t *tag)
+    size_t *len, enum sdes_suite *suite, uint32_t *tag, unsigned *params)
 {
 	const struct sdp_line	*l;
 	struct sdes_crypto	 c;
@@ -139,10 +187,13 @@ sdes_neg_pick(const struct sdp_session *sdp, size_t idx, const char **val,
 		if (sdes_parse(l[i].val + 7, l[i].len - 7, &c, NULL, 0) != 0)
 			continue;
 		ok = c.nkeys == 1 && c.mki_len == 0 && c.kdr < 0 &&
-		    !c.unencrypted_srtp && !c.unencrypted_srtcp &&
-		    !c.unauthenticated_srtp;
+		    (sdes_params(&c) == 0 ||
+		    (c.suite != SDES_AEAD_AES_128_GCM &&
+		    c.suite != SDES_AEAD_AES_256_GCM));
 		*suite = c.suite;
 		*tag = c.tag;
+		if (params != NULL)
+			*params = sdes_params(&c);
 		sdes_crypto_wipe(&c);
 		if (!ok)
 			continue;

@@ -30,6 +30,13 @@ struct sdes_neg_opts {
 	unsigned	 suites;	/* bit (1 << enum sdes_suite): offered */
 	int		 pad;		/* SDES-pad: base64-pad the keys we write
 					 * (RFC 4648; some peers need it) */
+	unsigned	 params;	/* SDES_P_* session parameters (RFC 4568
+					 * 6.3) on the lines we offer:
+					 * unencrypted_srtp, unencrypted_srtcp,
+					 * unauthenticated_srtp set one,
+					 * encrypted_srtp, encrypted_srtcp,
+					 * authenticated_srtp clear it; the last
+					 * word wins */
 };
 
 /* Reads transport-protocol, the SDES-* flags and the SDES list of an ng
@@ -55,13 +62,15 @@ size_t		 sdes_neg_suites(const struct sdes_neg_opts *o,
 		    const char **names);
 /*
  * The first a=crypto line of media idx that rtpsec can use: sdes_parse
- * accepts it with a known suite, one key, no MKI, no KDR and no
- * unencrypted/unauthenticated parameter (keyd refuses those).  Returns 0
+ * accepts it with a known suite, one key, no MKI, no KDR, and session
+ * parameters (UNENCRYPTED_SRTP, UNENCRYPTED_SRTCP, UNAUTHENTICATED_SRTP)
+ * only with a non-AEAD suite (relayd refuses them with GCM).  Returns 0
  * with *val and *len the attribute value (after "a=crypto:", pointing into
- * the SDP), *suite and *tag; -1 when the media has none.
+ * the SDP), *suite, *tag and *params (SDES_P_*; params may be NULL); -1
+ * when the media has none.
  */
 int		 sdes_neg_pick(const struct sdp_session *, size_t idx,
 		    const char **val, size_t *len, enum sdes_suite *suite,
-		    uint32_t *tag);
+		    uint32_t *tag, unsigned *params);
 
 #endif

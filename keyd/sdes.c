@@ -235,7 +235,7 @@ ks_push(struct keyd_sdes *ks, const struct keyd_sdes_ids *id,
 
 	ipc_w_init(&w);
 	ipc_w_secret(&w);
-	ipc_w_begin(&w, IPC_OP_SRTP_SET, rid, c != NULL ? 6 : 4);
+	ipc_w_begin(&w, IPC_OP_SRTP_SET, rid, c != NULL ? 9 : 4);
 	ipc_w_str(&w, "call", id->call);
 	ipc_w_str(&w, "leg", id->leg);
 	ipc_w_uint(&w, "media", id->media);
@@ -243,6 +243,10 @@ ks_push(struct keyd_sdes *ks, const struct keyd_sdes_ids *id,
 	if (c != NULL) {
 		ipc_w_str(&w, "profile", sdes_suite_name(c->suite));
 		ipc_w_bin(&w, "key", c->key, c->key_len);
+		ipc_w_bool(&w, "unencrypted_srtp", c->unencrypted_srtp);
+		ipc_w_bool(&w, "unencrypted_srtcp", c->unencrypted_srtcp);
+		ipc_w_bool(&w, "unauthenticated_srtp",
+		    c->unauthenticated_srtp);
 	}
 	if (ipc_client_call(ks->relayd, &w, rid, ks->timeout_ms, &r) == -1) {
 		log_warnx("[%s] srtp_set to relayd: %s", id->call, r.error);
@@ -292,6 +296,35 @@ ks_get_ids(const struct ipc_r *q, struct keyd_sdes_ids *id)
 	    m > KEYD_SDES_MAX_MEDIA)
 		return -1;
 	id->media = (unsigned)m;
+	return 0;
+}
+
+/* The optional session parameters of a request (RFC 4568 6.3; bools
+ * unencrypted_srtp, unencrypted_srtcp, unauthenticated_srtp, default
+ * false) into *params (SDES_P_*): 0, or -1 for an ill-typed one. */
+static int
+ks_get_params(const struct ipc_r *q, unsigned *params)
+{
+	static const struct {
+		const char	*name;
+		unsigned	 bit;
+	} f[] = {
+		{ "unencrypted_srtp", SDES_P_UNENCRYPTED_SRTP },
+		{ "unencrypted_srtcp", SDES_P_UNENCRYPTED_SRTCP },
+		{ "unauthenticated_srtp", SDES_P_UNAUTHENTICATED_SRTP },
+	};
+	size_t	 i;
+	int	 v;
+
+	*params = 0;
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		if (ipc_get(q->root, f[i].name) == NULL)
+			continue;
+		if (ipc_get_bool(q->root, f[i].name, &v) == -1)
+			return -1;
+		if (v)
+			*params |= f[i].bit;
+	}
 	return 0;
 }
 
@@ -379,13 +412,15 @@ ks_op_offer(struct keyd_sdes *ks, const struct ipc_r *q, struct ipc_w *w)
 	struct keyd_sdes_ids	 id;
 	struct keyset		*s;
 	struct sdes_crypto	 keys[SDES_NSUITES];
-	enum sdes_suite		 suites[SDES_NSUITES];
+	enum sdes_suite		 suites[SDES_NSUITES] = { 0 };
 	const char		*err;
-	unsigned		 n;
+	unsigned		 n, i, params;
 	int			 rc;
 
 	if (ks_get_ids(q, &id) == -1)
 		return ks_bad(q, w, "bad call, leg or media");
+	if (ks_get_params(q, &params) == -1)
+		return ks_bad(q, w, "bad session parameter");
 	if ((rc = ks_get_suites(q, suites, &n, &err)) == -1)
 		return ks_bad(q, w, "bad suites");
 	if (rc == 1)
@@ -393,6 +428,8 @@ ks_op_offer(struct keyd_sdes *ks, const struct ipc_r *q, struct ipc_w *w)
 	s = ks_find(ks, &id);
 	if (ks_make_keys(s, suites, n, 1, keys) == -1)
 		return ks_fail(q, w, "no random numbers");
+	for (i = 0; i < n; i++)
+		sdes_set_params(&keys[i], params);
 	if (ks_store(ks, &id, s, keys, n, &err) == -1) {
 		log_warnx("[%s] sdes_offer leg %s media %u: %s", id.call,
 		    id.leg, id.media, err);
@@ -415,11 +452,13 @@ ks_op_select(struct keyd_sdes *ks, const struct ipc_r *q, struct ipc_w *w)
 	const char		*serr, *name;
 	size_t			 len;
 	uint64_t		 tag;
-	unsigned		 i;
+	unsigned		 i, params;
 
 	if (ks_get_ids(q, &id) == -1 ||
-	    ipc_get_uint(q->root, "tag", &tag) == -1 || tag > SDES_MAX_TAG)
-		return ks_bad(q, w, "bad call, leg, media or tag");
+	    ipc_get_uint(q->root, "tag", &tag) == -1 || tag > SDES_MAX_TAG ||
+	    ks_get_params(q, &params) == -1)
+		return ks_bad(q, w, "bad call, leg, media, tag or session "
+		    "parameter");
 	if ((s = ks_find(ks, &id)) == NULL)
 		return ks_fail(q, w, "unknown key set");
 	for (i = 0; i < s->nkeys; i++)
@@ -433,6 +472,11 @@ ks_op_select(struct keyd_sdes *ks, const struct ipc_r *q, struct ipc_w *w)
 	if (ipc_get_str(q->root, "suite", &name, &len) == 0 &&
 	    sdes_suite_by_name(name, len) != (int)s->keys[i].suite)
 		return ks_fail(q, w, "suite does not match the offered tag");
+	/* RFC 4568 6.3: the answer keeps the offered line's session
+	 * parameters */
+	if (params != sdes_params(&s->keys[i]))
+		return ks_fail(q, w, "session parameters do not match the "
+		    "offered tag");
 	if (ks_push(ks, &id, "out", &s->keys[i], err, sizeof(err)) == -1)
 		return ks_fail(q, w, err);
 	/* only the chosen key stays: the others were never used */
@@ -460,18 +504,22 @@ ks_op_answer(struct keyd_sdes *ks, const struct ipc_r *q, struct ipc_w *w)
 	char			 err[300];
 	size_t			 len;
 	uint64_t		 tag;
+	unsigned		 params;
 	int			 x, rc;
 
 	if (ks_get_ids(q, &id) == -1 ||
 	    ipc_get_str(q->root, "suite", &name, &len) == -1 ||
-	    ipc_get_uint(q->root, "tag", &tag) == -1 || tag > SDES_MAX_TAG)
-		return ks_bad(q, w, "bad call, leg, media, suite or tag");
+	    ipc_get_uint(q->root, "tag", &tag) == -1 || tag > SDES_MAX_TAG ||
+	    ks_get_params(q, &params) == -1)
+		return ks_bad(q, w, "bad call, leg, media, suite, tag or "
+		    "session parameter");
 	if ((x = sdes_suite_by_name(name, len)) == -1)
 		return ks_fail(q, w, "unsupported suite");
 	suite = (enum sdes_suite)x;
 	s = ks_find(ks, &id);
 	if (ks_make_keys(s, &suite, 1, (uint32_t)tag, &key) == -1)
 		return ks_fail(q, w, "no random numbers");
+	sdes_set_params(&key, params);
 	if (s == NULL && ks->nsets >= KEYD_SDES_MAX_SETS)
 		rc = ks_fail(q, w, "too many key sets");
 	else if (ks_push(ks, &id, "out", &key, err, sizeof(err)) == -1)
@@ -509,12 +557,10 @@ ks_op_remote(struct keyd_sdes *ks, const struct ipc_r *q, struct ipc_w *w)
 		    "%s", id.call, id.leg, id.media, why);
 		return ks_fail(q, w, why);
 	}
-	/* what srtp_set cannot carry would make every packet fail */
+	/* what srtp_set cannot carry would make every packet fail; the
+	 * session parameters of RFC 4568 6.3 go with the key */
 	unusable = c.mki_len != 0 ? "MKI not supported" :
-	    c.kdr > 0 ? "KDR not supported" :
-	    c.unencrypted_srtp || c.unencrypted_srtcp ||
-	    c.unauthenticated_srtp ? "unencrypted or unauthenticated SRTP "
-	    "not supported" : NULL;
+	    c.kdr > 0 ? "KDR not supported" : NULL;
 	if (unusable != NULL) {
 		log_warnx("[%s] leg %s media %u: peer's crypto line refused: "
 		    "%s", id.call, id.leg, id.media, unusable);
@@ -522,8 +568,11 @@ ks_op_remote(struct keyd_sdes *ks, const struct ipc_r *q, struct ipc_w *w)
 	} else if (ks_push(ks, &id, "in", &c, err, sizeof(err)) == -1)
 		rc = ks_fail(q, w, err);
 	else {
-		log_info("[%s] leg %s media %u: SRTP in %s (peer's tag %u)",
-		    id.call, id.leg, id.media, sdes_suite_name(c.suite), c.tag);
+		log_info("[%s] leg %s media %u: SRTP in %s (peer's tag %u)%s%s"
+		    "%s", id.call, id.leg, id.media, sdes_suite_name(c.suite),
+		    c.tag, c.unencrypted_srtp ? " UNENCRYPTED_SRTP" : "",
+		    c.unencrypted_srtcp ? " UNENCRYPTED_SRTCP" : "",
+		    c.unauthenticated_srtp ? " UNAUTHENTICATED_SRTP" : "");
 		ipc_w_reply(w, q->op, q->id, 1, NULL, 0);
 		rc = 0;
 	}

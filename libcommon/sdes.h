@@ -115,6 +115,29 @@ struct sdes_crypto {
 	unsigned	 nignored;	/* unknown optional ("-") parameters */
 };
 
+/* RFC 4568 6.3.1-6.3.3 session parameters as a bit set (what ctld and
+ * keyd pass around; struct sdes_crypto keeps them as its bit-fields). */
+#define SDES_P_UNENCRYPTED_SRTP		0x1u
+#define SDES_P_UNENCRYPTED_SRTCP	0x2u
+#define SDES_P_UNAUTHENTICATED_SRTP	0x4u
+#define SDES_P_ALL			0x7u
+
+static inline unsigned
+sdes_params(const struct sdes_crypto *c)
+{
+	return (c->unencrypted_srtp ? SDES_P_UNENCRYPTED_SRTP : 0) |
+	    (c->unencrypted_srtcp ? SDES_P_UNENCRYPTED_SRTCP : 0) |
+	    (c->unauthenticated_srtp ? SDES_P_UNAUTHENTICATED_SRTP : 0);
+}
+
+static inline void
+sdes_set_params(struct sdes_crypto *c, unsigned p)
+{
+	c->unencrypted_srtp = (p & SDES_P_UNENCRYPTED_SRTP) != 0;
+	c->unencrypted_srtcp = (p & SDES_P_UNENCRYPTED_SRTCP) != 0;
+	c->unauthenticated_srtp = (p & SDES_P_UNAUTHENTICATED_SRTP) != 0;
+}
+
 /* sdes_parse() results besides 0 and -1 (malformed).  Both mean "skip
  * this line" to an answerer; neither is an error of the whole SDP. */
 #define SDES_UNKNOWN_SUITE	1	/* well-formed tag, suite we lack */

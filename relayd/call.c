@@ -664,6 +664,7 @@ call_op_srtp_set(struct relayd *r, const struct ipc_r *q, struct ipc_w *w)
 	size_t			 keylen, i;
 	uint64_t		 idx;
 	int			 has_suite, has_key, d, rc;
+	int			 ue = 0, uec = 0, ua = 0;
 	const char		*error = NULL;
 
 	memset(&k, 0, sizeof(k));
@@ -676,9 +677,16 @@ call_op_srtp_set(struct relayd *r, const struct ipc_r *q, struct ipc_w *w)
 	    has_suite != has_key ||
 	    (has_suite && (ipc_get_strz(q->root, "profile", suite,
 	    sizeof(suite)) == -1 ||
-	    ipc_get_bin(q->root, "key", &key, &keylen) == -1))) {
+	    ipc_get_bin(q->root, "key", &key, &keylen) == -1)) ||
+	    (ipc_get(q->root, "unencrypted_srtp") != NULL &&
+	    ipc_get_bool(q->root, "unencrypted_srtp", &ue) == -1) ||
+	    (ipc_get(q->root, "unencrypted_srtcp") != NULL &&
+	    ipc_get_bool(q->root, "unencrypted_srtcp", &uec) == -1) ||
+	    (ipc_get(q->root, "unauthenticated_srtp") != NULL &&
+	    ipc_get_bool(q->root, "unauthenticated_srtp", &ua) == -1)) {
 		call_refuse(r, q, w, CALL_IPCDROP_BAD_FIELD,
-		    "bad call, leg, media, dir, profile or key");
+		    "bad call, leg, media, dir, profile, key or session "
+		    "parameter");
 		return;
 	}
 	d = strcmp(dir, "in") == 0 ? RELAY_SRTP_IN : RELAY_SRTP_OUT;
@@ -700,6 +708,9 @@ call_op_srtp_set(struct relayd *r, const struct ipc_r *q, struct ipc_w *w)
 		}
 		memcpy(k.key, key, keylen);
 		k.len = keylen;
+		k.unencrypted_srtp = ue != 0;
+		k.unencrypted_srtcp = uec != 0;
+		k.unauthenticated_srtp = ua != 0;
 	}
 	if ((c = call_find(r, cid)) == NULL)
 		error = "unknown call";
@@ -714,7 +725,10 @@ call_op_srtp_set(struct relayd *r, const struct ipc_r *q, struct ipc_w *w)
 	x = &l->media[idx - 1]->srtp[d];
 	/* x->key is control-thread only: compare without the lock */
 	if (has_suite && x->x != NULL && x->key.profile == k.profile &&
-	    x->key.len == k.len && call_key_eq(&x->key, &k)) {
+	    x->key.len == k.len && call_key_eq(&x->key, &k) &&
+	    x->key.unencrypted_srtp == k.unencrypted_srtp &&
+	    x->key.unencrypted_srtcp == k.unencrypted_srtcp &&
+	    x->key.unauthenticated_srtp == k.unauthenticated_srtp) {
 		ipc_w_reply(w, q->op, q->id, 1, NULL, 0);	/* no-op */
 		goto done;
 	}
@@ -742,9 +756,12 @@ call_op_srtp_set(struct relayd *r, const struct ipc_r *q, struct ipc_w *w)
 		ipc_w_reply(w, q->op, q->id, 0, "unsupported suite", 0);
 		goto done;
 	}
-	log_info("[%s] leg %s media %u %s: %s%s", cid, lid, (unsigned)idx, dir,
-	    !has_suite ? "plain RTP" : suite, nx == NULL && has_suite ?
-	    " (rekeyed)" : "");
+	log_info("[%s] leg %s media %u %s: %s%s%s%s%s", cid, lid,
+	    (unsigned)idx, dir, !has_suite ? "plain RTP" : suite,
+	    k.unencrypted_srtp ? " UNENCRYPTED_SRTP" : "",
+	    k.unencrypted_srtcp ? " UNENCRYPTED_SRTCP" : "",
+	    k.unauthenticated_srtp ? " UNAUTHENTICATED_SRTP" : "",
+	    nx == NULL && has_suite ? " (rekeyed)" : "");
 	ipc_w_reply(w, q->op, q->id, 1, NULL, 0);
  done:
 	explicit_bzero(&k, sizeof(k));

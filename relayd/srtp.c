@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <srtp2/crypto_types.h>
+
 #include "relayd/srtp.h"
 
 struct srtpx {
@@ -149,6 +151,27 @@ srtpx_policy(srtp_policy_t *pol, const struct srtpx_key *k, int inbound,
 		snprintf(err, errlen, "suite not supported by libsrtp2");
 		return -1;
 	}
+	if ((k->unencrypted_srtp || k->unencrypted_srtcp ||
+	    k->unauthenticated_srtp) &&
+	    (k->profile == srtp_profile_aead_aes_128_gcm ||
+	    k->profile == srtp_profile_aead_aes_256_gcm)) {
+		snprintf(err, errlen, "session parameters not supported with "
+		    "an AEAD suite");
+		return -1;
+	}
+	/* RFC 4568 6.3.1-6.3.3; SRTCP keeps its authentication */
+	pol->rtp.sec_serv = (srtp_sec_serv_t)((k->unencrypted_srtp ? sec_serv_none :
+	    sec_serv_conf) | (k->unauthenticated_srtp ? sec_serv_none :
+	    sec_serv_auth));
+	if (k->unauthenticated_srtp) {
+		/* no tag at all: libsrtp2 takes the tag length off an
+		 * unprotected packet whatever sec_serv says */
+		pol->rtp.auth_type = SRTP_NULL_AUTH;
+		pol->rtp.auth_key_len = 0;
+		pol->rtp.auth_tag_len = 0;
+	}
+	pol->rtcp.sec_serv = k->unencrypted_srtcp ? sec_serv_auth :
+	    sec_serv_conf_and_auth;
 	pol->ssrc.type = inbound ? ssrc_any_inbound : ssrc_any_outbound;
 	pol->key = (unsigned char *)k->key;
 	pol->window_size = 1024;

@@ -29,6 +29,12 @@ struct srtpx_key {
 	srtp_profile_t	 profile;
 	uint8_t		 key[64];	/* master key || master salt */
 	size_t		 len;		/* must equal the profile's */
+	/* RFC 4568 6.3 session parameters (0: the full services).  SRTCP
+	 * is always authenticated; unauthenticated_srtp drops the SRTP
+	 * tag only.  Not with the AEAD (GCM) suites. */
+	int		 unencrypted_srtp;
+	int		 unencrypted_srtcp;
+	int		 unauthenticated_srtp;
 };
 
 /*

@@ -17,6 +17,8 @@
  *                    (a payload bit flipped), one replay of the last good
  *                    packet and one protected with a random wrong key;
  *                    the relay must drop all three
+ *   SRTPCAT_UNENC=1  RFC 4568 UNENCRYPTED_SRTP: RTP authenticated only
+ *                    (sec_serv_auth), the payload in clear, both ways
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -53,6 +55,8 @@ policy_for(const char *suite, srtp_policy_t *p)
 		srtp_crypto_policy_set_aes_gcm_256_16_auth(&p->rtcp);
 	} else
 		return -1;
+	if (getenv("SRTPCAT_UNENC") != NULL)
+		p->rtp.sec_serv = sec_serv_auth;
 	return 0;
 }
 

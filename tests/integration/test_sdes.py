@@ -356,6 +356,99 @@ class SdesTest(ClusterTestCase):
         d = c.ng({"command": "delete", "call-id": cid, "from-tag": "ta"})
         self.assertEqual(d.get("result"), "ok", d)
 
+    # RFC 4568 6.3.1: an SRTP offerer's line with UNENCRYPTED_SRTP; our
+    # answer line mirrors it, and media flows authenticated but in clear
+    # both ways (srtpcat with SRTPCAT_UNENC: a receiver without
+    # decryption gets the payload bit-exact only if relayd did not
+    # encrypt, and relayd's plain side gets it only if relayd did not
+    # decrypt)
+    def test_savp_unencrypted_srtp(self):
+        c = self.cluster
+        cid = "sdes-unenc@test"
+        b = RtpEndpoint("127.0.0.3")
+        self.addCleanup(b.close)
+        aport = free_port("127.0.0.2")
+        akey = b64key(30)
+        offer = c.ng({"command": "offer", "call-id": cid, "from-tag": "ta",
+                      "transport-protocol": "RTP/AVP",
+                      "sdp": srtp_sdp("127.0.0.2", aport, "RTP/SAVP", [
+                          "3 AES_CM_128_HMAC_SHA1_80 inline:" + akey
+                          + " UNENCRYPTED_SRTP"])})
+        self.assertEqual(offer.get("result"), "ok", offer)
+        m = parse_sdp(offer["sdp"])["media"][0]
+        self.assertIn(" RTP/AVP ", m["m"])
+        self.assertEqual(cryptos(m), [])
+        answer = c.ng({"command": "answer", "call-id": cid, "from-tag": "ta",
+                       "to-tag": "tb",
+                       "sdp": make_sdp("127.0.0.3", [("audio", b.port, "0")],
+                                       origin_user="bob")})
+        self.assertEqual(answer.get("result"), "ok", answer)
+        log("answer to the UNENCRYPTED_SRTP offerer:\n"
+            + answer["sdp"].replace("\r\n", "\n"))
+        am = parse_sdp(answer["sdp"])["media"][0]
+        self.assertIn(" RTP/SAVP ", am["m"])
+        lines = cryptos(am)
+        self.assertEqual(len(lines), 1, lines)
+        f = lines[0].split()
+        self.assertEqual((f[0], f[1], f[3:]),
+                         ("3", "AES_CM_128_HMAC_SHA1_80",
+                          ["UNENCRYPTED_SRTP"]))
+        ours = f[2][len("inline:"):]
+        rec = self.no_key_in_record(cid, [akey, ours])
+        self.assertEqual([p["media"][0].get("sdes_params")
+                          for p in rec["parties"]], [1, 0])
+
+        proc = self.srtpcat("AES_CM_128_HMAC_SHA1_80", akey, ours,
+                            ("a", aport), am["port"], 10, 10,
+                            env={"SRTPCAT_UNENC": "1"})
+        got, rx, fails = self.plain_relay(proc, b, m["port"], 10)
+        log("UNENCRYPTED_SRTP: SRTP->plain got %d, plain->SRTP got %d, "
+            "auth failures %d" % (len(got), len(rx), fails))
+        self.assertEqual([g[12:] for g in got],
+                         [srtpcat_payload(i) for i in range(10)])
+        self.assertEqual(rx, [plain_payload(i) for i in range(10)])
+        self.assertEqual(fails, 0)
+        q = self.relayd_query(cid)
+        self.assertEqual((q["srtp_decrypted"], q["srtp_encrypted"]), (10, 10))
+        d = c.ng({"command": "delete", "call-id": cid, "from-tag": "ta"})
+        self.assertEqual(d.get("result"), "ok", d)
+
+    # the SDES session parameter words put the parameters on our offered
+    # lines; an answer line without them is refused (RFC 4568 6.3)
+    def test_offer_session_params(self):
+        c = self.cluster
+        cid = "sdes-params@test"
+        offer = c.ng({"command": "offer", "call-id": cid, "from-tag": "ta",
+                      "transport-protocol": "RTP/SAVP",
+                      "SDES": ["unencrypted_srtcp", "unauthenticated_srtp",
+                               "no-AEAD_AES_256_GCM",
+                               "no-AEAD_AES_128_GCM"],
+                      "flags": ["SDES-unencrypted_srtp"],
+                      "sdp": make_sdp("127.0.0.2", [("audio", 30010, "0")])})
+        self.assertEqual(offer.get("result"), "ok", offer)
+        lines = cryptos(parse_sdp(offer["sdp"])["media"][0])
+        self.assertEqual(len(lines), 6, lines)
+        for l in lines:
+            self.assertEqual(l.split()[3:], ["UNENCRYPTED_SRTP",
+                                             "UNENCRYPTED_SRTCP",
+                                             "UNAUTHENTICATED_SRTP"], l)
+        bad = c.ng({"command": "answer", "call-id": cid, "from-tag": "ta",
+                    "to-tag": "tb",
+                    "sdp": srtp_sdp("127.0.0.3", 30012, "RTP/SAVP",
+                                    ["5 AES_CM_128_HMAC_SHA1_80 inline:"
+                                     + b64key(30) + " UNENCRYPTED_SRTP"],
+                                    user="bob")})
+        self.assertEqual(bad.get("result"), "error", bad)
+        good = c.ng({"command": "answer", "call-id": cid, "from-tag": "ta",
+                     "to-tag": "tb",
+                     "sdp": srtp_sdp("127.0.0.3", 30012, "RTP/SAVP",
+                                     ["5 AES_CM_128_HMAC_SHA1_80 inline:"
+                                      + b64key(30) + " UNENCRYPTED_SRTP "
+                                      "UNENCRYPTED_SRTCP UNAUTHENTICATED_SRTP"],
+                                     user="bob", )})
+        self.assertEqual(good.get("result"), "ok", good)
+        c.ng({"command": "delete", "call-id": cid})
+
     # SAVP <-> SAVP with independent keys, suites filtered towards Q
     def test_savp_to_savp(self):
         c = self.cluster

@@ -32,6 +32,7 @@ struct push {
 	uint8_t		 key[64];
 	size_t		 key_len;	/* 0: no key (plain) */
 	int		 has_profile;
+	unsigned	 params;	/* SDES_P_* from the bools */
 };
 
 static struct config	 cfg;
@@ -82,6 +83,20 @@ relayd_main(void *arg)
 			(void)ipc_get_strz(q.root, "dir", p.dir, sizeof(p.dir));
 			p.has_profile = ipc_get_strz(q.root, "profile",
 			    p.profile, sizeof(p.profile)) == 0;
+			{
+				int	 v;
+
+				if (ipc_get_bool(q.root, "unencrypted_srtp",
+				    &v) == 0 && v)
+					p.params |= SDES_P_UNENCRYPTED_SRTP;
+				if (ipc_get_bool(q.root, "unencrypted_srtcp",
+				    &v) == 0 && v)
+					p.params |= SDES_P_UNENCRYPTED_SRTCP;
+				if (ipc_get_bool(q.root,
+				    "unauthenticated_srtp", &v) == 0 && v)
+					p.params |=
+					    SDES_P_UNAUTHENTICATED_SRTP;
+			}
 			if (ipc_get_bin(q.root, "key", &key, &len) == 0 &&
 			    len <= sizeof(p.key)) {
 				memcpy(p.key, key, len);
@@ -147,6 +162,20 @@ relayd_npushes(struct push *first)
 	n = relayd.n;
 	if (n > 0 && first != NULL)
 		*first = relayd.p[0];
+	pthread_mutex_unlock(&relayd.mtx);
+	return n;
+}
+
+/* The last push; returns how many there were. */
+static int
+relayd_last(struct push *last)
+{
+	int	 n;
+
+	pthread_mutex_lock(&relayd.mtx);
+	n = relayd.n;
+	if (n > 0)
+		*last = relayd.p[n - 1];
 	pthread_mutex_unlock(&relayd.mtx);
 	return n;
 }
@@ -511,7 +540,7 @@ test_remote(void **state)
 		"x AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz",
 		"1 F8_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz",
 		"1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz|2^20|1:4",
-		"1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz UNENCRYPTED_SRTP",
+		"1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz NO_SUCH_PARAM",
 		"1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz KDR=3",
 		"",
 	};
@@ -563,6 +592,86 @@ test_remote(void **state)
 	buf_wipe(&b);
 	sdes_crypto_wipe(&c);
 	sdes_crypto_wipe(&back);
+	keyd_down(&k);
+}
+
+/* RFC 4568 6.3 session parameters: taken from the peer's line, written
+ * on ours, pushed to relayd with the key; a select must keep them. */
+static void
+test_session_params(void **state)
+{
+	struct keyd		 k;
+	struct sdes_crypto	 c[SDES_NSUITES];
+	char			 l[SDES_NSUITES][256], err[256];
+	struct ipc_w		 q, w;
+	struct ipc_r		 r;
+	struct push		 p;
+	unsigned		 i, n;
+
+	(void)state;
+	relayd_reset(NULL);
+	keyd_up(&k, RELAYD_EP, 1000);
+	/* sdes_remote: a line with the parameters is taken */
+	assert_true(do_remote(&k, "call-p", "A", 1, "1 AES_CM_128_HMAC_SHA1_80 "
+	    "inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz UNENCRYPTED_SRTP "
+	    "UNAUTHENTICATED_SRTP", err, sizeof(err)));
+	assert_int_equal(relayd_last(&p), 1);
+	assert_string_equal(p.dir, "in");
+	assert_int_equal(p.params, SDES_P_UNENCRYPTED_SRTP |
+	    SDES_P_UNAUTHENTICATED_SRTP);
+
+	/* sdes_offer with unencrypted_srtp + unencrypted_srtcp */
+	begin(&q, IPC_OP_SDES_OFFER, 5, "call-p", "B", 1);
+	ipc_w_bool(&q, "unencrypted_srtp", 1);
+	ipc_w_bool(&q, "unencrypted_srtcp", 1);
+	ask(&k, &q, &w, &r);
+	n = reply_lines(&r, c, SDES_NSUITES, l);
+	done(&w, &r);
+	assert_int_equal(n, SDES_NSUITES);
+	for (i = 0; i < n; i++) {
+		assert_non_null(strstr(l[i], " UNENCRYPTED_SRTP "
+		    "UNENCRYPTED_SRTCP\r\n"));
+		assert_int_equal(sdes_params(&c[i]), SDES_P_UNENCRYPTED_SRTP |
+		    SDES_P_UNENCRYPTED_SRTCP);
+	}
+	/* an answer without them does not match the offered line */
+	assert_false(do_select(&k, "call-p", "B", 1, 7, err, sizeof(err)));
+	assert_string_equal(err, "session parameters do not match the "
+	    "offered tag");
+	begin(&q, IPC_OP_SDES_SELECT, 6, "call-p", "B", 1);
+	ipc_w_uint(&q, "tag", 7);
+	ipc_w_bool(&q, "unencrypted_srtp", 1);
+	ipc_w_bool(&q, "unencrypted_srtcp", 1);
+	ask(&k, &q, &w, &r);
+	assert_true(r.ok);
+	done(&w, &r);
+	assert_int_equal(relayd_last(&p), 2);
+	assert_string_equal(p.dir, "out");
+	assert_int_equal(p.params, SDES_P_UNENCRYPTED_SRTP |
+	    SDES_P_UNENCRYPTED_SRTCP);
+	assert_memory_equal(p.key, c[6].key, c[6].key_len);
+
+	/* sdes_answer with unauthenticated_srtp; an ill-typed one is
+	 * refused */
+	begin(&q, IPC_OP_SDES_ANSWER, 6, "call-p", "C", 1);
+	ipc_w_str(&q, "suite", "AES_CM_128_HMAC_SHA1_80");
+	ipc_w_uint(&q, "tag", 4);
+	ipc_w_bool(&q, "unauthenticated_srtp", 1);
+	ask(&k, &q, &w, &r);
+	assert_int_equal(reply_lines(&r, c, 1, l), 1);
+	done(&w, &r);
+	assert_non_null(strstr(l[0], " UNAUTHENTICATED_SRTP\r\n"));
+	assert_int_equal(relayd_last(&p), 3);
+	assert_int_equal(p.params, SDES_P_UNAUTHENTICATED_SRTP);
+	begin(&q, IPC_OP_SDES_ANSWER, 6, "call-p", "C", 1);
+	ipc_w_str(&q, "suite", "AES_CM_128_HMAC_SHA1_80");
+	ipc_w_uint(&q, "tag", 4);
+	ipc_w_str(&q, "unauthenticated_srtp", "yes");
+	ask(&k, &q, &w, &r);
+	assert_false(r.ok);
+	done(&w, &r);
+	assert_int_equal(relayd_npushes(NULL), 3);
+	wipe_all(c, SDES_NSUITES);
 	keyd_down(&k);
 }
 
@@ -702,6 +811,7 @@ main(void)
 		cmocka_unit_test(test_forget),
 		cmocka_unit_test(test_relayd_refuses),
 		cmocka_unit_test(test_relayd_absent),
+		cmocka_unit_test(test_session_params),
 		cmocka_unit_test(test_limit),
 	};
 

@@ -1,7 +1,8 @@
 /*
  * relayd/srtp: libsrtp2 transforms per leg direction (RFC 3711): round
  * trips for every suite, authentication and replay failures, wrong keys,
- * and the rollover counter carried across a rekey (RFC 3711 3.3.1).
+ * the rollover counter carried across a rekey (RFC 3711 3.3.1), and the
+ * RFC 4568 6.3 session parameters against libsrtp2 itself as the peer.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,8 @@
 #include <stdint.h>
 #include <string.h>
 #include <cmocka.h>
+
+#include <srtp2/crypto_types.h>
 
 #include "relayd/srtp.h"
 
@@ -224,6 +227,177 @@ test_roc_survives_rekey(void **state)
 	srtpx_destroy(&fresh);
 }
 
+/* A libsrtp2 session as the peer: AES_CM_128_HMAC_SHA1_80 with the
+ * given services. */
+static srtp_t
+peer_new(const struct srtpx_key *k, int inbound, srtp_sec_serv_t rtp,
+    srtp_sec_serv_t rtcp)
+{
+	srtp_policy_t	 pol;
+	srtp_t		 s;
+
+	memset(&pol, 0, sizeof(pol));
+	srtp_crypto_policy_set_rtp_default(&pol.rtp);
+	srtp_crypto_policy_set_rtcp_default(&pol.rtcp);
+	pol.rtp.sec_serv = rtp;
+	if (!(rtp & sec_serv_auth)) {
+		pol.rtp.auth_type = SRTP_NULL_AUTH;
+		pol.rtp.auth_key_len = 0;
+		pol.rtp.auth_tag_len = 0;
+	}
+	pol.rtcp.sec_serv = rtcp;
+	pol.ssrc.type = inbound ? ssrc_any_inbound : ssrc_any_outbound;
+	pol.key = (unsigned char *)k->key;
+	pol.window_size = 1024;
+	assert_int_equal(srtp_create(&s, &pol), srtp_err_status_ok);
+	return s;
+}
+
+static int
+mkrtcp(uint8_t *b)
+{
+	int	 i;
+
+	memset(b, 0, 28);
+	b[0] = 0x80;
+	b[1] = 200;		/* SR */
+	b[3] = 6;
+	b[4] = 0x11; b[5] = 0x22; b[6] = 0x33; b[7] = 0x44;
+	for (i = 8; i < 28; i++)
+		b[i] = (uint8_t)(i * 3);
+	return 28;
+}
+
+/* UNENCRYPTED_SRTP + UNENCRYPTED_SRTCP: the payload goes in clear but
+ * carries the tag; the peer (sec_serv_auth) accepts it and refuses a
+ * tampered one.  SRTCP: E flag clear, still authenticated. */
+static void
+test_unencrypted(void **state)
+{
+	struct srtpx_key k;
+	struct srtpx	*out, *in;
+	srtp_t		 peer_in, peer_out;
+	uint8_t		 pkt[172 + SRTPX_OVERHEAD], orig[172];
+	char		 err[128];
+	int		 len, i;
+
+	(void)state;
+	mkkey(&k, srtp_profile_aes128_cm_sha1_80, 40);
+	k.unencrypted_srtp = k.unencrypted_srtcp = 1;
+	assert_non_null(out = srtpx_new(&k, 0, err, sizeof(err)));
+	assert_non_null(in = srtpx_new(&k, 1, err, sizeof(err)));
+	peer_in = peer_new(&k, 1, sec_serv_auth, sec_serv_auth);
+	peer_out = peer_new(&k, 0, sec_serv_auth, sec_serv_auth);
+	for (i = 0; i < 10; i++) {
+		len = mkrtp(pkt, (uint16_t)(500 + i), SSRC);
+		memcpy(orig, pkt, sizeof(orig));
+		assert_int_equal(srtpx_protect(out, pkt, &len, 0),
+		    srtp_err_status_ok);
+		assert_int_equal(len, 172 + 10);
+		assert_memory_equal(pkt, orig, 172);	/* in clear */
+		if (i == 5) {
+			pkt[20] ^= 1;
+			assert_int_equal(srtp_unprotect(peer_in, pkt, &len),
+			    srtp_err_status_auth_fail);
+			continue;
+		}
+		assert_int_equal(srtp_unprotect(peer_in, pkt, &len),
+		    srtp_err_status_ok);
+		assert_int_equal(len, 172);
+		assert_memory_equal(pkt, orig, 172);
+		/* and the other way */
+		len = mkrtp(pkt, (uint16_t)(900 + i), SSRC + 1);
+		memcpy(orig, pkt, sizeof(orig));
+		assert_int_equal(srtp_protect(peer_out, pkt, &len),
+		    srtp_err_status_ok);
+		assert_memory_equal(pkt, orig, 172);
+		assert_int_equal(srtpx_unprotect(in, pkt, &len, 0),
+		    srtp_err_status_ok);
+		assert_int_equal(len, 172);
+		assert_memory_equal(pkt, orig, 172);
+	}
+	len = mkrtcp(pkt);
+	memcpy(orig, pkt, 28);
+	assert_int_equal(srtpx_protect(out, pkt, &len, 1), srtp_err_status_ok);
+	assert_int_equal(len, 28 + 4 + 10);
+	assert_memory_equal(pkt, orig, 28);
+	assert_int_equal(pkt[28] & 0x80, 0);		/* E flag */
+	assert_int_equal(srtp_unprotect_rtcp(peer_in, pkt, &len),
+	    srtp_err_status_ok);
+	assert_int_equal(len, 28);
+	assert_memory_equal(pkt, orig, 28);
+	srtpx_destroy(&out);
+	srtpx_destroy(&in);
+	srtp_dealloc(peer_in);
+	srtp_dealloc(peer_out);
+}
+
+/* UNAUTHENTICATED_SRTP: encrypted, no tag on SRTP; SRTCP keeps its tag
+ * (RFC 4568 6.3.3). */
+static void
+test_unauthenticated(void **state)
+{
+	struct srtpx_key k;
+	struct srtpx	*out;
+	srtp_t		 peer;
+	uint8_t		 pkt[172 + SRTPX_OVERHEAD], orig[172];
+	char		 err[128];
+	int		 len;
+
+	(void)state;
+	mkkey(&k, srtp_profile_aes128_cm_sha1_80, 50);
+	k.unauthenticated_srtp = 1;
+	assert_non_null(out = srtpx_new(&k, 0, err, sizeof(err)));
+	peer = peer_new(&k, 1, sec_serv_conf, sec_serv_conf_and_auth);
+	len = mkrtp(pkt, 7, SSRC);
+	memcpy(orig, pkt, sizeof(orig));
+	assert_int_equal(srtpx_protect(out, pkt, &len, 0), srtp_err_status_ok);
+	assert_int_equal(len, 172);			/* no tag */
+	assert_memory_not_equal(pkt + 12, orig + 12, 160);
+	assert_int_equal(srtp_unprotect(peer, pkt, &len), srtp_err_status_ok);
+	assert_memory_equal(pkt, orig, 172);
+	len = mkrtcp(pkt);
+	memcpy(orig, pkt, 28);
+	assert_int_equal(srtpx_protect(out, pkt, &len, 1), srtp_err_status_ok);
+	assert_int_equal(len, 28 + 4 + 10);
+	assert_int_equal(pkt[28] & 0x80, 0x80);
+	assert_int_equal(srtp_unprotect_rtcp(peer, pkt, &len),
+	    srtp_err_status_ok);
+	assert_memory_equal(pkt, orig, 28);
+	srtpx_destroy(&out);
+	srtp_dealloc(peer);
+}
+
+/* A change of session parameters is a rekey; AEAD suites refuse them. */
+static void
+test_params_rekey_and_aead(void **state)
+{
+	struct srtpx_key k;
+	struct srtpx	*out;
+	uint8_t		 pkt[172 + SRTPX_OVERHEAD], orig[172];
+	char		 err[128];
+	int		 len;
+
+	(void)state;
+	mkkey(&k, srtp_profile_aes128_cm_sha1_80, 60);
+	assert_non_null(out = srtpx_new(&k, 0, err, sizeof(err)));
+	len = mkrtp(pkt, 1, SSRC);
+	memcpy(orig, pkt, sizeof(orig));
+	assert_int_equal(srtpx_protect(out, pkt, &len, 0), srtp_err_status_ok);
+	assert_memory_not_equal(pkt + 12, orig + 12, 160);
+	k.unencrypted_srtp = 1;
+	assert_int_equal(srtpx_rekey(out, &k, err, sizeof(err)), 0);
+	len = mkrtp(pkt, 2, SSRC);
+	memcpy(orig, pkt, sizeof(orig));
+	assert_int_equal(srtpx_protect(out, pkt, &len, 0), srtp_err_status_ok);
+	assert_memory_equal(pkt, orig, 172);
+	srtpx_destroy(&out);
+
+	mkkey(&k, srtp_profile_aead_aes_128_gcm, 70);
+	k.unencrypted_srtcp = 1;
+	assert_null(srtpx_new(&k, 0, err, sizeof(err)));
+}
+
 int
 main(void)
 {
@@ -233,6 +407,9 @@ main(void)
 		cmocka_unit_test(test_bad_key_length),
 		cmocka_unit_test(test_rtcp_roundtrip),
 		cmocka_unit_test(test_roc_survives_rekey),
+		cmocka_unit_test(test_unencrypted),
+		cmocka_unit_test(test_unauthenticated),
+		cmocka_unit_test(test_params_rekey_and_aead),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -141,7 +141,8 @@ test_pick(void **state)
 
 	(void)state;
 	/* skipped: malformed, unknown suite (F8), MKI, a short key,
-	 * UNENCRYPTED_SRTP; taken: tag 6 (RFC 4568 9.1's example key) */
+	 * UNENCRYPTED_SRTP with a GCM suite; taken: tag 6 (RFC 4568 9.1's
+	 * example key) */
 	s = sdp(a, SDP_HEAD "m=audio 4000 RTP/SAVP 0\r\n"
 	    "a=fingerprint:sha-256 AB:CD\r\n"
 	    "a=crypto:1 AES_CM_128_HMAC_SHA1_80\r\n"
@@ -150,8 +151,8 @@ test_pick(void **state)
 	    "a=crypto:3 AES_CM_128_HMAC_SHA1_80 "
 	    "inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR|2^20|1:4\r\n"
 	    "a=crypto:4 AES_CM_128_HMAC_SHA1_80 inline:YUJDZGVmZ2hpSktMbW9QUXJzVHV2\r\n"
-	    "a=crypto:5 AES_CM_128_HMAC_SHA1_80 "
-	    "inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR UNENCRYPTED_SRTP\r\n"
+	    "a=crypto:5 AEAD_AES_128_GCM "
+	    "inline:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGw UNENCRYPTED_SRTP\r\n"
 	    "a=crypto:6 AES_CM_128_HMAC_SHA1_32 "
 	    "inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR|2^20\r\n"
 	    "a=crypto:7 AES_CM_128_HMAC_SHA1_80 "
@@ -160,14 +161,65 @@ test_pick(void **state)
 	    "a=crypto:1 F8_128_HMAC_SHA1_80 "
 	    "inline:MTIzNDU2Nzg5QUJDREUwMTIzNDU2Nzg5QUJjZGVm\r\n"
 	    "m=audio 4004 RTP/AVP 0\r\n");
-	assert_int_equal(sdes_neg_pick(s, 0, &val, &len, &suite, &tag), 0);
+	assert_int_equal(sdes_neg_pick(s, 0, &val, &len, &suite, &tag, NULL), 0);
 	assert_int_equal(tag, 6);
 	assert_int_equal(suite, SDES_AES_CM_128_HMAC_SHA1_32);
 	assert_true(len > 0 && memcmp(val, "6 AES_CM_128_HMAC_SHA1_32 ", 26) == 0);
 	assert_int_equal(val[len - 1], '0');
-	assert_int_equal(sdes_neg_pick(s, 1, &val, &len, &suite, &tag), -1);
-	assert_int_equal(sdes_neg_pick(s, 2, &val, &len, &suite, &tag), -1);
-	assert_int_equal(sdes_neg_pick(s, 3, &val, &len, &suite, &tag), -1);
+	assert_int_equal(sdes_neg_pick(s, 1, &val, &len, &suite, &tag, NULL), -1);
+	assert_int_equal(sdes_neg_pick(s, 2, &val, &len, &suite, &tag, NULL), -1);
+	assert_int_equal(sdes_neg_pick(s, 3, &val, &len, &suite, &tag, NULL), -1);
+	ngarena_destroy(&a);
+}
+
+/* RFC 4568 6.3 session parameters: the words of the SDES list and flags,
+ * and the parameters of a picked line. */
+static void
+test_params(void **state)
+{
+	struct ngarena		*a = ngarena_new();
+	struct sdp_session	*s;
+	struct sdes_neg_opts	 o;
+	const char		*val;
+	size_t			 len;
+	enum sdes_suite		 suite;
+	uint32_t		 tag;
+	unsigned		 params;
+
+	(void)state;
+	opts("d7:command5:offere", &o);
+	assert_int_equal(o.params, 0);
+	opts("d4:SDESl16:unencrypted_srtp17:unencrypted_srtcp"
+	    "20:unauthenticated_srtpee", &o);
+	assert_int_equal(o.params, SDES_P_ALL);
+	assert_int_equal(sdes_neg_suites(&o, (const char *[SDES_NSUITES]){ 0 }),
+	    8);
+	opts("d5:flagsl22:SDES-UNENCRYPTED_SRTCP21:SDES-unencrypted-srtp"
+	    "19:SDES-encrypted_srtpee", &o);
+	assert_int_equal(o.params, SDES_P_UNENCRYPTED_SRTCP);
+	opts("d4:SDES20:unauthenticated_srtpe", &o);
+	assert_int_equal(o.params, SDES_P_UNAUTHENTICATED_SRTP);
+	opts("d4:SDESl20:unauthenticated_srtp18:authenticated_srtpee", &o);
+	assert_int_equal(o.params, 0);
+
+	s = sdp(a, SDP_HEAD "m=audio 4000 RTP/SAVP 0\r\n"
+	    "a=crypto:1 AEAD_AES_128_GCM "
+	    "inline:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGw UNENCRYPTED_SRTCP\r\n"
+	    "a=crypto:2 AES_CM_128_HMAC_SHA1_80 "
+	    "inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR "
+	    "UNENCRYPTED_SRTP UNAUTHENTICATED_SRTP\r\n"
+	    "m=audio 4002 RTP/SAVP 0\r\n"
+	    "a=crypto:1 AEAD_AES_128_GCM "
+	    "inline:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGw\r\n");
+	assert_int_equal(sdes_neg_pick(s, 0, &val, &len, &suite, &tag,
+	    &params), 0);
+	assert_int_equal(tag, 2);
+	assert_int_equal(params, SDES_P_UNENCRYPTED_SRTP |
+	    SDES_P_UNAUTHENTICATED_SRTP);
+	assert_int_equal(sdes_neg_pick(s, 1, &val, &len, &suite, &tag,
+	    &params), 0);
+	assert_int_equal(suite, SDES_AEAD_AES_128_GCM);
+	assert_int_equal(params, 0);
 	ngarena_destroy(&a);
 }
 
@@ -179,6 +231,7 @@ main(void)
 		cmocka_unit_test(test_callee_proto),
 		cmocka_unit_test(test_suites),
 		cmocka_unit_test(test_pick),
+		cmocka_unit_test(test_params),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
