@@ -320,7 +320,8 @@ oa_srtp_offer(struct ctld *c, struct call *call, struct party *p,
 		}
 		call->srtp = 1;
 		if (s->qsrtp[i]) {
-			nn = sdes_neg_suites(&o->sdes, names);
+			nn = sdes_neg_suites(&o->sdes, c->cfg->sdes_suites,
+			    names);
 			if (keys_sdes_offer(c->keys, call->id, q->leg,
 			    (unsigned)i + 1, names, nn, o->sdes.pad,
 			    o->sdes.params, &lines[i], err, errlen) == -1)
@@ -530,6 +531,7 @@ cmd_offer(struct ctld *c, struct ng_req *req)
 
 	if ((err = offer_parse(req->dict, 0, &o)) != NULL)
 		return ngcmd_error(req, err);
+	sdes_neg_restrict(&o.sdes, c->cfg->sdes_suites);
 	if ((sdp = sdp_parse(req->arena, o.sdp, o.sdp_len, &err)) == NULL)
 		return ngcmd_error(req, err ? err : "Failed to parse SDP");
 	if ((n = sdp_media_count(sdp)) == 0 || n > SDP_MAX_MEDIA)

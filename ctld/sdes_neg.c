@@ -157,15 +157,38 @@ sdes_neg_callee_proto(const struct sdes_neg_opts *o, const char *pproto)
 	return q;
 }
 
-size_t
-sdes_neg_suites(const struct sdes_neg_opts *o, const char **names)
+void
+sdes_neg_restrict(struct sdes_neg_opts *o, const char *order_cfg)
 {
-	size_t	 n = 0;
-	int	 i;
+	enum sdes_suite	 order[SDES_NSUITES];
+	char		 err[128];
+	unsigned	 mask = 0;
+	int		 i, n;
 
-	for (i = 0; i < SDES_NSUITES; i++)
-		if (o->suites & (1U << i))
-			names[n++] = sdes_suite_name((enum sdes_suite)i);
+	if ((n = sdes_suite_list(order_cfg != NULL ? order_cfg : "", order,
+	    err, sizeof(err))) == -1)
+		return;
+	for (i = 0; i < n; i++)
+		mask |= 1U << order[i];
+	o->suites &= mask;
+}
+
+size_t
+sdes_neg_suites(const struct sdes_neg_opts *o, const char *order_cfg,
+    const char **names)
+{
+	enum sdes_suite	 order[SDES_NSUITES];
+	char		 err[128];
+	size_t		 n = 0;
+	int		 i, norder;
+
+	/* the configuration was checked at load: an error here is none */
+	if ((norder = sdes_suite_list(order_cfg != NULL ? order_cfg : "",
+	    order, err, sizeof(err))) == -1)
+		norder = sdes_suite_list("", order, err, sizeof(err));
+	for (i = 0; i < norder; i++)
+		if (o->suites & (1U << order[i]))
+			names[n++] = sdes_suite_name(order[i]);
 	return n;
 }
 

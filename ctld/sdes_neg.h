@@ -56,10 +56,14 @@ const char	*sdes_neg_map(const char *proto, int srtp);
  * o->proto. */
 const char	*sdes_neg_callee_proto(const struct sdes_neg_opts *o,
 		    const char *pproto);
-/* The names of the suites to offer, in the default (rtpengine's) order;
- * returns how many (at most SDES_NSUITES) were written to names. */
+/* Restricts o to the suites of the configured list ([ctld] sdes_suites;
+ * empty: all), before the callee's protocol is decided. */
+void		 sdes_neg_restrict(struct sdes_neg_opts *o, const char *order_cfg);
+/* The names of the suites to offer, in the configured order (empty: the
+ * default, rtpengine's); returns how many (at most SDES_NSUITES) were
+ * written to names. */
 size_t		 sdes_neg_suites(const struct sdes_neg_opts *o,
-		    const char **names);
+		    const char *order_cfg, const char **names);
 /*
  * The first a=crypto line of media idx that rtpsec can use: sdes_parse
  * accepts it with a known suite, one key, no MKI, no KDR, and session

@@ -11,6 +11,7 @@
 #include <ini.h>
 
 #include "libcommon/config.h"
+#include "libcommon/sdes.h"
 
 enum opt_type { T_STR, T_INT, T_BOOL };
 
@@ -170,6 +171,8 @@ config_load_fp(struct config *cfg, FILE *fp, const char *path, char *err,
 		    "%d-%d", cfg->port_min, cfg->port_max);
 		return -1;
 	}
+	if (sdes_suite_list(cfg->sdes_suites, NULL, err, errlen) == -1)
+		return -1;
 	if (cfg->media_timeout < 1 || cfg->workers < 0 ||
 	    cfg->workers > 64 || cfg->stats_interval_ms < 10 ||
 	    cfg->ipc_timeout_ms < 1 || cfg->delete_delay < 0 ||

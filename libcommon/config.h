@@ -46,6 +46,7 @@
 	X(ctld, delete_delay, INT, "30", "default delete delay in seconds (rtpengine's --delete-delay)") \
 	X(ctld, call_ttl, INT, "86400", "TTL of a call record in Redis, refreshed while the call lives") \
 	X(ctld, max_sessions, INT, "0", "refuse new calls beyond this many (0: no limit)") \
+	X(ctld, sdes_suites, STR, "", "SDES suites offered to an SRTP leg, in order (RFC 4568 names, space-separated); empty: all, rtpengine's order") \
 	X(ctld, reply_cache_s, INT, "60", "how long ng replies are kept for retransmitted cookies") \
 	X(ctld, ipc_timeout_ms, INT, "500", "deadline for requests to relayd and keyd") \
 	X(statsd, http_listen, STR, "127.0.0.1:9922", "metrics HTTP address (/metrics, /health)") \

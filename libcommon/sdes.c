@@ -678,3 +678,39 @@ sdes_mki_bytes(const struct sdes_crypto *c, uint8_t *out, size_t outlen)
 	}
 	return (int)c->mki_len;
 }
+
+int
+sdes_suite_list(const char *list, enum sdes_suite *order, char *err,
+    size_t errlen)
+{
+	enum sdes_suite	 tmp[SDES_NSUITES];
+	unsigned	 seen = 0;
+	size_t		 len;
+	int		 n = 0, x;
+
+	if (order == NULL)
+		order = tmp;
+	for (;;) {
+		list += strspn(list, " \t,");
+		if (*list == '\0')
+			break;
+		len = strcspn(list, " \t,");
+		if ((x = sdes_suite_by_name(list, len)) == -1) {
+			snprintf(err, errlen, "ctld.sdes_suites: unknown suite "
+			    "%.*s", (int)(len > 40 ? 40 : len), list);
+			return -1;
+		}
+		if (seen & (1U << x)) {
+			snprintf(err, errlen, "ctld.sdes_suites: %s twice",
+			    sdes_suite_name((enum sdes_suite)x));
+			return -1;
+		}
+		seen |= 1U << x;
+		order[n++] = (enum sdes_suite)x;
+		list += len;
+	}
+	if (n == 0)
+		for (; n < SDES_NSUITES; n++)
+			order[n] = (enum sdes_suite)n;
+	return n;
+}

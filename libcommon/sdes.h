@@ -151,6 +151,13 @@ const char	*sdes_suite_name(enum sdes_suite);
 /* The suite called name[0..len) (case-insensitive, as RFC 4568's ABNF
  * strings are), or -1. */
 int		 sdes_suite_by_name(const char *name, size_t len);
+/* A configured suite list ("AES_CM_128_HMAC_SHA1_80 AEAD_AES_128_GCM",
+ * separated by spaces, tabs or commas) into order[] (SDES_NSUITES room;
+ * may be NULL to only check).  An empty list is every suite in the
+ * default order.  Returns the count, or -1 with err (unknown or repeated
+ * suite). */
+int		 sdes_suite_list(const char *list, enum sdes_suite *order,
+		    char *err, size_t errlen);
 
 /*
  * Parses value[0..len), the text after "a=crypto:" without the line end

@@ -599,5 +599,33 @@ class SdesTest(ClusterTestCase):
             c.wait_ready("keyd")
 
 
+class SdesConfigTest(ClusterTestCase):
+    """[ctld] sdes_suites sets the suites offered and their order."""
+    overrides = {"ctld": {"delete_delay": 0, "sdes_suites":
+                          "AES_CM_128_HMAC_SHA1_32 AES_CM_128_HMAC_SHA1_80"}}
+
+    def test_configured_suites(self):
+        c = self.cluster
+        offer = c.ng({"command": "offer", "call-id": "sdes-cfg@test",
+                      "from-tag": "ta", "transport-protocol": "RTP/SAVP",
+                      "sdp": make_sdp("127.0.0.2", [("audio", 30000, "0")])})
+        self.assertEqual(offer.get("result"), "ok", offer)
+        lines = cryptos(parse_sdp(offer["sdp"])["media"][0])
+        self.assertEqual([l.split()[:2] for l in lines],
+                         [["1", "AES_CM_128_HMAC_SHA1_32"],
+                          ["2", "AES_CM_128_HMAC_SHA1_80"]])
+        # a flag can only narrow the configured set
+        offer = c.ng({"command": "offer", "call-id": "sdes-cfg2@test",
+                      "from-tag": "ta", "transport-protocol": "RTP/SAVP",
+                      "flags": ["SDES-only-AEAD_AES_128_GCM"],
+                      "sdp": make_sdp("127.0.0.2", [("audio", 30002, "0")])})
+        self.assertEqual(offer.get("result"), "ok", offer)
+        m = parse_sdp(offer["sdp"])["media"][0]
+        self.assertIn(" RTP/AVP ", m["m"])
+        self.assertEqual(cryptos(m), [])
+        for cid in ("sdes-cfg@test", "sdes-cfg2@test"):
+            c.ng({"command": "delete", "call-id": cid})
+
+
 if __name__ == "__main__":
     unittest.main()

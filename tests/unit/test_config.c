@@ -82,6 +82,8 @@ test_rejects(void **state)
 		"[relayd]\nport_min = 40000\nport_max = 30000\n", /* range */
 		"[relayd]\nmedia_timeout = 0\n",	/* out of range */
 		"[relayd\nport_min = 1\n",		/* syntax */
+		"[ctld]\nsdes_suites = AES_CM_128_HMAC_SHA1_80 F8_128_HMAC_SHA1_80\n",
+		"[ctld]\nsdes_suites = AEAD_AES_128_GCM,AEAD_AES_128_GCM\n",
 	};
 	struct config	 cfg;
 	char		 err[256];

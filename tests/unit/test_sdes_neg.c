@@ -86,33 +86,47 @@ test_suites(void **state)
 
 	(void)state;
 	opts("d7:command5:offere", &o);
-	assert_int_equal(sdes_neg_suites(&o, names), 8);
+	assert_int_equal(sdes_neg_suites(&o, "", names), 8);
 	assert_string_equal(names[0], "AEAD_AES_256_GCM");
 	assert_string_equal(names[6], "AES_CM_128_HMAC_SHA1_80");
 	assert_string_equal(names[7], "AES_CM_128_HMAC_SHA1_32");
 
 	opts("d5:flagsl31:SDES-no-AES_CM_128_HMAC_SHA1_3224:SDES-no-AEAD_AES_256_GCMee",
 	    &o);
-	assert_int_equal(sdes_neg_suites(&o, names), 6);
+	assert_int_equal(sdes_neg_suites(&o, "", names), 6);
 	assert_string_equal(names[0], "AEAD_AES_128_GCM");
 	assert_string_equal(names[5], "AES_CM_128_HMAC_SHA1_80");
 
 	opts("d4:SDESl28:only-AES_CM_128_HMAC_SHA1_8021:only-AEAD_AES_128_GCMee",
 	    &o);
-	assert_int_equal(sdes_neg_suites(&o, names), 2);
+	assert_int_equal(sdes_neg_suites(&o, "", names), 2);
 	assert_string_equal(names[0], "AEAD_AES_128_GCM");
 	assert_string_equal(names[1], "AES_CM_128_HMAC_SHA1_80");
 
 	/* only one suite, and that one removed: nothing left, SDES off */
 	opts("d5:flagsl26:SDES-only-AEAD_AES_128_GCM24:SDES-no-AEAD_AES_128_GCMee",
 	    &o);
-	assert_int_equal(sdes_neg_suites(&o, names), 0);
+	assert_int_equal(sdes_neg_suites(&o, "", names), 0);
 	assert_string_equal(sdes_neg_callee_proto(&o, "RTP/SAVP"), "RTP/AVP");
 
 	/* unknown words and suites are ignored */
 	opts("d4:SDESl3:pad9:no-F8_12813:only-NULL_XYZee", &o);
 	assert_false(o.off);
-	assert_int_equal(sdes_neg_suites(&o, names), 8);
+	assert_int_equal(sdes_neg_suites(&o, "", names), 8);
+
+	/* [ctld] sdes_suites: the configured set and order, then the flags */
+	opts("d7:command5:offere", &o);
+	sdes_neg_restrict(&o, "AES_CM_128_HMAC_SHA1_80, AEAD_AES_128_GCM");
+	assert_int_equal(sdes_neg_suites(&o,
+	    "AES_CM_128_HMAC_SHA1_80, AEAD_AES_128_GCM", names), 2);
+	assert_string_equal(names[0], "AES_CM_128_HMAC_SHA1_80");
+	assert_string_equal(names[1], "AEAD_AES_128_GCM");
+	/* an SDES-only outside the configured set leaves nothing: plain */
+	opts("d5:flagsl26:SDES-only-AEAD_AES_256_GCMee", &o);
+	sdes_neg_restrict(&o, "AES_CM_128_HMAC_SHA1_80");
+	assert_int_equal(sdes_neg_suites(&o, "AES_CM_128_HMAC_SHA1_80",
+	    names), 0);
+	assert_string_equal(sdes_neg_callee_proto(&o, "RTP/SAVP"), "RTP/AVP");
 }
 
 static struct sdp_session *
@@ -192,7 +206,7 @@ test_params(void **state)
 	opts("d4:SDESl16:unencrypted_srtp17:unencrypted_srtcp"
 	    "20:unauthenticated_srtpee", &o);
 	assert_int_equal(o.params, SDES_P_ALL);
-	assert_int_equal(sdes_neg_suites(&o, (const char *[SDES_NSUITES]){ 0 }),
+	assert_int_equal(sdes_neg_suites(&o, "", (const char *[SDES_NSUITES]){ 0 }),
 	    8);
 	opts("d5:flagsl22:SDES-UNENCRYPTED_SRTCP21:SDES-unencrypted-srtp"
 	    "19:SDES-encrypted_srtpee", &o);
