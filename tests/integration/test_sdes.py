@@ -213,6 +213,52 @@ class SdesTest(ClusterTestCase):
         self.assertEqual(answer.get("result"), "error", answer)
         c.ng({"command": "delete", "call-id": cid})
 
+    # a re-offer and re-answer with unchanged SDP keep the negotiated key:
+    # media goes on through the same relayd contexts
+    def test_reoffer_keeps_keys(self):
+        c = self.cluster
+        cid = "sdes-reoffer@test"
+        a = RtpEndpoint("127.0.0.2")
+        self.addCleanup(a.close)
+        bport = free_port("127.0.0.3")
+        bkey = b64key(30)
+        first = None
+        for rnd in range(2):
+            offer = c.ng({"command": "offer", "call-id": cid,
+                          "from-tag": "ta", "transport-protocol": "RTP/SAVP",
+                          "sdp": make_sdp("127.0.0.2",
+                                          [("audio", a.port, "0")])})
+            self.assertEqual(offer.get("result"), "ok", offer)
+            m = parse_sdp(offer["sdp"])["media"][0]
+            lines = cryptos(m)
+            # the negotiated suite (tag 7) keeps its key and the port
+            # stays; keyd dropped the 7 unused keys at the answer, so
+            # those lines may carry fresh ones
+            if first is None:
+                first = (lines[6], m["port"])
+            self.assertEqual(len(lines), 8)
+            self.assertEqual((lines[6], m["port"]), first)
+            ours = lines[6].split()[2][len("inline:"):]
+            answer = c.ng({"command": "answer", "call-id": cid,
+                           "from-tag": "ta", "to-tag": "tb",
+                           "sdp": srtp_sdp("127.0.0.3", bport, "RTP/SAVP",
+                                           ["7 AES_CM_128_HMAC_SHA1_80 "
+                                            "inline:" + bkey], user="bob")})
+            self.assertEqual(answer.get("result"), "ok", answer)
+            am = parse_sdp(answer["sdp"])["media"][0]
+            # the SRTP peer goes on with its stream (no replay of seqs)
+            proc = self.srtpcat("AES_CM_128_HMAC_SHA1_80", bkey, ours,
+                                ("b", bport), m["port"], 10, 10,
+                                env={"SRTPCAT_SEQ": str(1000 + 100 * rnd)})
+            got, rx, fails = self.plain_relay(proc, a, am["port"], 10)
+            self.assertEqual(len(got), 10, "round %d" % rnd)
+            self.assertEqual(rx, [plain_payload(i) for i in range(10)])
+            self.assertEqual(fails, 0)
+        q = self.relayd_query(cid)
+        self.assertEqual((q["srtp_decrypted"], q["srtp_encrypted"]),
+                         (20, 20), q)
+        c.ng({"command": "delete", "call-id": cid})
+
     # (a) + (c): plain offerer, SRTP callee
     def test_avp_to_savp(self):
         c = self.cluster
