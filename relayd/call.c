@@ -39,31 +39,18 @@ const char *const relay_drop_names[RELAY_DROP_COUNT] = {
 	RELAY_DROPS(RELAY_DROP_NAME)
 };
 
-/* RFC 4568 / RFC 6188 / RFC 7714 suite names, as in a=crypto. */
-static const struct {
-	const char	*name;
-	srtp_profile_t	 profile;
-} call_suites[] = {
-	{ "AES_CM_128_HMAC_SHA1_80", srtp_profile_aes128_cm_sha1_80 },
-	{ "AES_CM_128_HMAC_SHA1_32", srtp_profile_aes128_cm_sha1_32 },
-	{ "AES_192_CM_HMAC_SHA1_80", SRTPX_PROFILE_AES192_CM_SHA1_80 },
-	{ "AES_192_CM_HMAC_SHA1_32", SRTPX_PROFILE_AES192_CM_SHA1_32 },
-	{ "AES_256_CM_HMAC_SHA1_80", SRTPX_PROFILE_AES256_CM_SHA1_80 },
-	{ "AES_256_CM_HMAC_SHA1_32", SRTPX_PROFILE_AES256_CM_SHA1_32 },
-	{ "AEAD_AES_128_GCM", srtp_profile_aead_aes_128_gcm },
-	{ "AEAD_AES_256_GCM", srtp_profile_aead_aes_256_gcm },
-};
-
+/* The RFC 4568 name of the suite in force (libcommon/sdes's table). */
 static const char *
 call_suite_name(const struct relay_srtp *x)
 {
-	size_t	 i;
+	int	 i;
 
 	if (x->x == NULL)
 		return "";
-	for (i = 0; i < sizeof(call_suites) / sizeof(call_suites[0]); i++)
-		if (call_suites[i].profile == x->key.profile)
-			return call_suites[i].name;
+	for (i = 0; i < SDES_NSUITES; i++)
+		if (sdes_suite_info((enum sdes_suite)i)->profile ==
+		    x->key.profile)
+			return sdes_suite_name((enum sdes_suite)i);
 	return "";
 }
 
@@ -661,9 +648,9 @@ call_op_srtp_set(struct relayd *r, const struct ipc_r *q, struct ipc_w *w)
 	struct call		*c;
 	struct leg		*l;
 	const void		*key;
-	size_t			 keylen, i;
+	size_t			 keylen;
 	uint64_t		 idx;
-	int			 has_suite, has_key, d, rc;
+	int			 has_suite, has_key, d, rc, si;
 	int			 ue = 0, uec = 0, ua = 0;
 	const char		*error = NULL;
 
@@ -691,16 +678,13 @@ call_op_srtp_set(struct relayd *r, const struct ipc_r *q, struct ipc_w *w)
 	}
 	d = strcmp(dir, "in") == 0 ? RELAY_SRTP_IN : RELAY_SRTP_OUT;
 	if (has_suite) {
-		for (i = 0; i < sizeof(call_suites) / sizeof(call_suites[0]);
-		    i++)
-			if (strcmp(call_suites[i].name, suite) == 0)
-				break;
-		if (i == sizeof(call_suites) / sizeof(call_suites[0]) ||
-		    srtpx_key_len(call_suites[i].profile) == 0) {
+		if ((si = sdes_suite_by_name(suite, strlen(suite))) == -1 ||
+		    srtpx_key_len(sdes_suite_info((enum sdes_suite)si)->
+		    profile) == 0) {
 			ipc_w_reply(w, q->op, q->id, 0, "unsupported suite", 0);
 			return;
 		}
-		k.profile = call_suites[i].profile;
+		k.profile = sdes_suite_info((enum sdes_suite)si)->profile;
 		if (keylen != srtpx_key_len(k.profile) ||
 		    keylen > sizeof(k.key)) {
 			ipc_w_reply(w, q->op, q->id, 0, "bad key length", 0);

@@ -24,6 +24,8 @@
 
 #include <srtp2/srtp.h>
 
+#include "libcommon/sdes.h"
+
 /* An SRTP master key and salt for one suite (libsrtp2 profile). */
 struct srtpx_key {
 	srtp_profile_t	 profile;
@@ -40,12 +42,13 @@ struct srtpx_key {
 /*
  * Suites libsrtp2 implements but srtp_profile_t does not name (RFC 6188
  * AES-192/256 counter mode): values outside libsrtp2's enum, accepted by
- * every srtpx function that takes a profile.
+ * every srtpx function that takes a profile.  libcommon/sdes.h owns them
+ * (its suite table maps RFC 4568 names to profiles).
  */
-#define SRTPX_PROFILE_AES192_CM_SHA1_80	((srtp_profile_t)0x100)
-#define SRTPX_PROFILE_AES192_CM_SHA1_32	((srtp_profile_t)0x101)
-#define SRTPX_PROFILE_AES256_CM_SHA1_80	((srtp_profile_t)0x102)
-#define SRTPX_PROFILE_AES256_CM_SHA1_32	((srtp_profile_t)0x103)
+#define SRTPX_PROFILE_AES192_CM_SHA1_80	SDES_PROFILE_AES192_CM_SHA1_80
+#define SRTPX_PROFILE_AES192_CM_SHA1_32	SDES_PROFILE_AES192_CM_SHA1_32
+#define SRTPX_PROFILE_AES256_CM_SHA1_80	SDES_PROFILE_AES256_CM_SHA1_80
+#define SRTPX_PROFILE_AES256_CM_SHA1_32	SDES_PROFILE_AES256_CM_SHA1_32
 
 /* The extra bytes srtpx_protect may append: the auth tag and MKI, and for
  * SRTCP the 4-byte E flag + index (srtp_protect_rtcp needs
