@@ -51,6 +51,8 @@ ngcgen_clear(struct ngcgen *g)
 	for (i = 0; i < NGCACHE_BUCKETS; i++) {
 		for (e = g->bucket[i]; e != NULL; e = n) {
 			n = e->next;
+			/* a cached offer/answer reply holds SDES keys */
+			explicit_bzero(e->data, e->clen + e->len);
 			free(e);
 		}
 		g->bucket[i] = NULL;
