@@ -173,6 +173,13 @@ config_load_fp(struct config *cfg, FILE *fp, const char *path, char *err,
 	}
 	if (sdes_suite_list(cfg->sdes_suites, NULL, err, errlen) == -1)
 		return -1;
+	if (strcmp(cfg->io_engine, "auto") != 0 &&
+	    strcmp(cfg->io_engine, "io_uring") != 0 &&
+	    strcmp(cfg->io_engine, "epoll") != 0) {
+		snprintf(err, errlen, "relayd.io_engine: %s is not auto, "
+		    "io_uring or epoll", cfg->io_engine);
+		return -1;
+	}
 	if (cfg->media_timeout < 1 || cfg->workers < 0 ||
 	    cfg->workers > 64 || cfg->stats_interval_ms < 10 ||
 	    cfg->ipc_timeout_ms < 1 || cfg->delete_delay < 0 ||

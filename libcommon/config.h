@@ -40,6 +40,7 @@
 	X(relayd, port_max, INT, "40000", "highest media port")			\
 	X(relayd, workers, INT, "0", "media worker threads (0: one per core)")	\
 	X(relayd, media_timeout, INT, "60", "seconds without media before a call ends") \
+	X(relayd, io_engine, STR, "auto", "packet I/O engine: io_uring, epoll, or auto (io_uring where the kernel allows it)") \
 	X(ctld, ng_listen, STR, "127.0.0.1:22222", "ng control address (UDP, and TCP if ng_tcp)") \
 	X(ctld, ng_tcp, BOOL, "yes", "also accept ng over TCP")			\
 	X(ctld, ng_allow, STR, "127.0.0.0/8 ::1/128", "source networks allowed to send ng commands") \

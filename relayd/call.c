@@ -94,7 +94,7 @@ call_relink(struct call *c)
 	unsigned	 i, k;
 
 	for (l = c->legs; l; l = l->next) {
-		p = l->peer[0] ? call_leg(c, l->peer) : NULL;
+		p = l->peer != NULL ? call_leg(c, l->peer) : NULL;
 		for (i = 0; i < l->nmedia; i++)
 			for (k = 0; k < 2; k++)
 				l->media[i]->s[k].peer = (p && i < p->nmedia) ?
@@ -156,14 +156,15 @@ call_srtp_clear(struct relay_srtp *x)
 /* Caller holds no lock; the media must already be unlinked from its leg
  * and the call relinked. */
 static void
-call_media_free(struct relayd *r, struct media *m)
+call_media_free(struct relayd *r, int worker, struct media *m)
 {
 	int	 k;
 
 	for (k = 0; k < 2; k++) {
-		close(m->s[k].fd);
+		io_close(r->io, worker, m->s[k].fd);
 		call_srtp_clear(&m->srtp[k]);
 	}
+	io_close_wait(r->io, worker);
 	ports_free(r->ports, m->pair);
 	free(m);
 }
@@ -192,7 +193,8 @@ call_leg_free(struct relayd *r, struct call *c, struct leg *l)
 	call_relink(c);
 	io_unlock(r->io, c->worker);
 	for (i = 0; i < l->nmedia; i++)
-		call_media_free(r, l->media[i]);
+		call_media_free(r, c->worker, l->media[i]);
+	free(l->peer);
 	free(l);
 }
 
@@ -231,7 +233,8 @@ call_init(struct relayd *r, const struct config *cfg, char *err,
 	if ((r->ports = ports_new(cfg->interface, cfg->port_min,
 	    cfg->port_max, err, errlen)) == NULL)
 		return -1;
-	if ((r->io = io_new(n, 2 * ports_npairs(r->ports))) == NULL) {
+	if ((r->io = io_new(n, 2 * ports_npairs(r->ports),
+	    io_engine_parse(cfg->io_engine))) == NULL) {
 		snprintf(err, errlen, "cannot start the packet workers");
 		ports_destroy(&r->ports);
 		return -1;
@@ -254,7 +257,9 @@ call_fini(struct relayd *r)
 			while ((l = c->legs) != NULL) {
 				c->legs = l->next;
 				for (i = 0; i < l->nmedia; i++)
-					call_media_free(r, l->media[i]);
+					call_media_free(r, c->worker,
+					    l->media[i]);
+				free(l->peer);
 				free(l);
 			}
 			r->tab[b] = c->next;
@@ -296,11 +301,11 @@ call_pack_addr(msgpack_packer *pk, const struct relay_addr *a)
 	char		 s[INET6_ADDRSTRLEN] = "";
 	unsigned	 port = 0;
 
-	if (a->len != 0 && a->ss.ss_family == AF_INET) {
+	if (a->len != 0 && a->ss.sa.sa_family == AF_INET) {
 		const struct sockaddr_in *sin = (const void *)&a->ss;
 		inet_ntop(AF_INET, &sin->sin_addr, s, sizeof(s));
 		port = ntohs(sin->sin_port);
-	} else if (a->len != 0 && a->ss.ss_family == AF_INET6) {
+	} else if (a->len != 0 && a->ss.sa.sa_family == AF_INET6) {
 		const struct sockaddr_in6 *sin6 = (const void *)&a->ss;
 		inet_ntop(AF_INET6, &sin6->sin6_addr, s, sizeof(s));
 		port = ntohs(sin6->sin6_port);
@@ -397,7 +402,7 @@ call_pack_legs(msgpack_packer *pk, struct call *c, struct leg *only)
 		ipc_pack_str(pk, "leg");
 		ipc_pack_str(pk, l->id);
 		ipc_pack_str(pk, "peer");
-		ipc_pack_str(pk, l->peer);
+		ipc_pack_str(pk, l->peer != NULL ? l->peer : "");
 		ipc_pack_str(pk, "srtp_decrypted");
 		msgpack_pack_uint64(pk, dec);
 		ipc_pack_str(pk, "srtp_encrypted");
@@ -472,9 +477,9 @@ call_op_leg_alloc(struct relayd *r, const struct ipc_r *q, struct ipc_w *w)
 		return;
 	}
 	if ((c = call_find(r, cid)) == NULL) {
-		if ((c = calloc(1, sizeof(*c))) == NULL)
+		if ((c = calloc(1, sizeof(*c) + strlen(cid) + 1)) == NULL)
 			goto oom;
-		snprintf(c->id, sizeof(c->id), "%s", cid);
+		memcpy(c->id, cid, strlen(cid) + 1);
 		c->created = daemon_wall_s();
 		c->worker = call_hash(cid) % io_nworkers(r->io);
 		b = call_hash(cid) % CALL_BUCKETS;
@@ -484,9 +489,9 @@ call_op_leg_alloc(struct relayd *r, const struct ipc_r *q, struct ipc_w *w)
 		newcall = 1;
 	}
 	if ((l = call_leg(c, lid)) == NULL) {
-		if ((l = calloc(1, sizeof(*l))) == NULL)
+		if ((l = calloc(1, sizeof(*l) + strlen(lid) + 1)) == NULL)
 			goto fail;
-		snprintf(l->id, sizeof(l->id), "%s", lid);
+		memcpy(l->id, lid, strlen(lid) + 1);
 		io_lock(r->io, c->worker);
 		l->next = c->legs;
 		c->legs = l;
@@ -507,7 +512,7 @@ call_op_leg_alloc(struct relayd *r, const struct ipc_r *q, struct ipc_w *w)
 			call_relink(c);
 			io_unlock(r->io, c->worker);
 			while (i > had)
-				call_media_free(r, l->media[--i]);
+				call_media_free(r, c->worker, l->media[--i]);
 			goto fail;
 		}
 		io_lock(r->io, c->worker);
@@ -609,9 +614,19 @@ call_op_leg_update(struct relayd *r, const struct ipc_r *q, struct ipc_w *w)
 			}
 		set[idx - 1] = 1;
 	}
+	if (has_peer && (l->peer == NULL || strcmp(l->peer, peer) != 0)) {
+		char *np = NULL;
+
+		if (peer[0] != '\0' && (np = strdup(peer)) == NULL) {
+			ipc_w_reply(w, q->op, q->id, 0, "out of memory", 0);
+			return;
+		}
+		io_lock(r->io, c->worker);
+		free(l->peer);
+		l->peer = np;
+		io_unlock(r->io, c->worker);
+	}
 	io_lock(r->io, c->worker);
-	if (has_peer)
-		snprintf(l->peer, sizeof(l->peer), "%s", peer);
 	for (i = 0; i < l->nmedia; i++) {
 		if (!set[i])
 			continue;

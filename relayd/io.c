@@ -1,15 +1,17 @@
 /*
- * io: epoll + recvmmsg/sendmmsg packet relay; see io.h for the interface
- * and the locking scheme.
+ * io: the engine-independent part (the per-packet path, workers, locking,
+ * counters) and the epoll engine; see io.h for the interface and the
+ * locking scheme, io_uring.c for the io_uring engine.
  *
- * Per packet: classification and latching (latch.c), SRTP unprotect
- * between the source check and the latch, SRTP protect for the peer
- * (srtp.c, in place: each buffer has SRTPX_OVERHEAD spare bytes),
- * counter updates (relaxed stores, single writer), and a slot in the
- * next sendmmsg.  No allocation, no lock, no syscall per packet: one
- * recvmmsg per IO_BATCH packets and one sendmmsg per received batch (all
- * packets from one stream go out of the one peer socket).  The wall clock is read once
- * per epoll_wait batch.
+ * Per packet (io_packet): classification and latching (latch.c), SRTP
+ * unprotect between the source check and the latch, SRTP protect for the
+ * peer (srtp.c, in place: each buffer has SRTPX_OVERHEAD spare bytes),
+ * counter updates (relaxed stores, single writer).  No allocation, no
+ * lock, no syscall per packet.
+ *
+ * epoll engine: one recvmmsg per IO_BATCH packets and one sendmmsg per
+ * received batch (all packets from one stream go out of the one peer
+ * socket).  The wall clock is read once per epoll_wait batch.
  */
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -22,21 +24,13 @@
 #include <unistd.h>
 
 #include "libcommon/log.h"
-#include "relayd/io.h"
+#include "relayd/io_impl.h"
 #include "relayd/latch.h"
 
 #define IO_EVENTS	64
 #define IO_ROUNDS	4	/* recvmmsg rounds per socket per wakeup */
 
-struct worker {
-	struct io		*io;		/* RO */
-	int			 id;		/* RO */
-	int			 ep;		/* RO */
-	pthread_t		 thread;
-	int			 started;
-	pthread_mutex_t		 mtx;
-	struct io_totals	 c;		/* worker writes, ctl loads */
-	/* worker only: */
+struct io_epoll_bufs {
 	uint8_t			 buf[IO_BATCH][IO_BUFLEN];
 	struct mmsghdr		 in[IO_BATCH];
 	struct mmsghdr		 out[IO_BATCH];
@@ -45,15 +39,7 @@ struct worker {
 	struct sockaddr_storage	 src[IO_BATCH];
 };
 
-struct io {
-	int			 nworkers;	/* RO */
-	unsigned		 nslots;	/* RO */
-	struct stream		**slots;	/* slot's worker's lock */
-	struct worker		*w;		/* RO */
-	int			 stop;		/* atomic */
-};
-
-static void
+void
 io_drop(struct worker *w, struct stream *s, int reason, unsigned n)
 {
 	RELAY_INC(s->drops[reason], n);
@@ -75,119 +61,128 @@ io_srtp_why(srtp_err_status_t st)
 	}
 }
 
-static void
-io_drain(struct worker *w, struct stream *s, uint64_t now)
+const struct relay_addr *
+io_packet(struct worker *w, struct stream *s, uint8_t *buf, size_t *lenp,
+    const struct sockaddr_storage *src, socklen_t srclen, int truncated,
+    uint64_t now)
 {
 	const struct relay_addr	*dst;
 	struct srtpx		*in, *out;
 	srtp_err_status_t	 st;
 	enum latch_kind		 k;
 	uint32_t		 ssrc = 0;
-	int			 r, i, n, sent, fail, round, why, plen, relatch;
-	uint64_t		 bytes, dec, enc;
-	size_t			 len;
+	size_t			 len = *lenp;
+	int			 why, plen, relatch;
 
-	/* stable for the whole batch: changed only under our lock */
+	if (truncated) {
+		io_drop(w, s, RELAY_DROP_MALFORMED, 1);
+		return NULL;
+	}
 	in = s->media->srtp[RELAY_SRTP_IN].x;
-	out = s->peer != NULL ? s->peer->media->srtp[RELAY_SRTP_OUT].x : NULL;
+	k = latch_classify(buf, len, &ssrc);
+	why = latch_accept(s, k, src, srclen);
+	/* SRTP: a new source may take the latch over, but only with a
+	 * packet that authenticates (and is no replay); anything else from
+	 * it is wrong_source */
+	relatch = why == RELAY_DROP_WRONG_SOURCE && in != NULL;
+	if (why >= 0 && !relatch) {
+		io_drop(w, s, why, 1);
+		return NULL;
+	}
+	plen = (int)len;
+	if (in != NULL) {
+		st = srtpx_unprotect(in, buf, &plen, k == LATCH_RTCP);
+		if (st != srtp_err_status_ok) {
+			io_drop(w, s, relatch ? RELAY_DROP_WRONG_SOURCE :
+			    io_srtp_why(st), 1);
+			return NULL;
+		}
+		RELAY_INC(s->srtp_decrypted, 1);
+		RELAY_INC(w->c.srtp_decrypted, 1);
+	}
+	/* only now, authenticated when SRTP: latch */
+	if (relatch) {
+		latch_relearn(s, src, srclen);
+		RELAY_INC(s->relatched, 1);
+	} else
+		latch_learn(s, src, srclen);
+	RELAY_INC(s->packets, 1);
+	RELAY_INC(s->bytes, len);	/* as received */
+	if (s->last_packet != now)
+		__atomic_store_n(&s->last_packet, now, __ATOMIC_RELAXED);
+	if (!s->has_ssrc || s->ssrc != ssrc) {
+		__atomic_store_n(&s->ssrc, ssrc, __ATOMIC_RELAXED);
+		__atomic_store_n(&s->has_ssrc, 1, __ATOMIC_RELAXED);
+	}
+	if ((dst = latch_dest(s)) == NULL) {
+		io_drop(w, s, RELAY_DROP_NO_PEER, 1);
+		return NULL;
+	}
+	out = s->peer->media->srtp[RELAY_SRTP_OUT].x;
+	if (out != NULL) {
+		st = srtpx_protect(out, buf, &plen, k == LATCH_RTCP);
+		if (st != srtp_err_status_ok) {
+			io_drop(w, s, RELAY_DROP_SRTP_ERROR, 1);
+			return NULL;
+		}
+		RELAY_INC(s->peer->srtp_encrypted, 1);
+		RELAY_INC(w->c.srtp_encrypted, 1);
+	}
+	*lenp = (size_t)plen;
+	return dst;
+}
+
+static void
+io_epoll_drain(struct worker *w, struct stream *s, uint64_t now)
+{
+	struct io_epoll_bufs	*b = w->eb;
+	const struct relay_addr	*dst;
+	int			 r, i, n, sent, fail, round;
+	uint64_t		 bytes;
+	size_t			 len;
 
 	for (round = 0; round < IO_ROUNDS; round++) {
 		for (i = 0; i < IO_BATCH; i++) {
-			w->iov[i].iov_base = w->buf[i];
-			w->iov[i].iov_len = IO_PKTMAX;
-			memset(&w->in[i].msg_hdr, 0, sizeof(struct msghdr));
-			w->in[i].msg_hdr.msg_name = &w->src[i];
-			w->in[i].msg_hdr.msg_namelen = sizeof(w->src[i]);
-			w->in[i].msg_hdr.msg_iov = &w->iov[i];
-			w->in[i].msg_hdr.msg_iovlen = 1;
+			b->iov[i].iov_base = b->buf[i];
+			b->iov[i].iov_len = IO_PKTMAX;
+			memset(&b->in[i].msg_hdr, 0, sizeof(struct msghdr));
+			b->in[i].msg_hdr.msg_name = &b->src[i];
+			b->in[i].msg_hdr.msg_namelen = sizeof(b->src[i]);
+			b->in[i].msg_hdr.msg_iov = &b->iov[i];
+			b->in[i].msg_hdr.msg_iovlen = 1;
 		}
-		r = recvmmsg(s->fd, w->in, IO_BATCH, MSG_DONTWAIT, NULL);
+		r = recvmmsg(s->fd, b->in, IO_BATCH, MSG_DONTWAIT, NULL);
 		if (r <= 0)
 			return;
 		n = 0;
 		bytes = 0;
-		dec = 0;
-		enc = 0;
 		for (i = 0; i < r; i++) {
-			len = w->in[i].msg_len;
-			if (w->in[i].msg_hdr.msg_flags & MSG_TRUNC) {
-				io_drop(w, s, RELAY_DROP_MALFORMED, 1);
+			len = b->in[i].msg_len;
+			dst = io_packet(w, s, b->buf[i], &len, &b->src[i],
+			    b->in[i].msg_hdr.msg_namelen,
+			    (b->in[i].msg_hdr.msg_flags & MSG_TRUNC) != 0,
+			    now);
+			if (dst == NULL)
 				continue;
-			}
-			k = latch_classify(w->buf[i], len, &ssrc);
-			why = latch_accept(s, k, &w->src[i],
-			    w->in[i].msg_hdr.msg_namelen);
-			/* SRTP: a new source may take the latch over, but
-			 * only with a packet that authenticates (and is no
-			 * replay); anything else from it is wrong_source */
-			relatch = why == RELAY_DROP_WRONG_SOURCE && in != NULL;
-			if (why >= 0 && !relatch) {
-				io_drop(w, s, why, 1);
-				continue;
-			}
-			if (in != NULL) {
-				plen = (int)len;
-				st = srtpx_unprotect(in, w->buf[i], &plen,
-				    k == LATCH_RTCP);
-				if (st != srtp_err_status_ok) {
-					io_drop(w, s, relatch ?
-					    RELAY_DROP_WRONG_SOURCE :
-					    io_srtp_why(st), 1);
-					continue;
-				}
-				dec++;
-			} else
-				plen = (int)len;
-			/* only now, authenticated when SRTP: latch */
-			if (relatch) {
-				latch_relearn(s, &w->src[i],
-				    w->in[i].msg_hdr.msg_namelen);
-				RELAY_INC(s->relatched, 1);
-			} else
-				latch_learn(s, &w->src[i],
-				    w->in[i].msg_hdr.msg_namelen);
-			RELAY_INC(s->packets, 1);
-			RELAY_INC(s->bytes, len);	/* as received */
-			len = (size_t)plen;
-			__atomic_store_n(&s->last_packet, now,
-			    __ATOMIC_RELAXED);
-			__atomic_store_n(&s->ssrc, ssrc, __ATOMIC_RELAXED);
-			__atomic_store_n(&s->has_ssrc, 1, __ATOMIC_RELAXED);
-			if ((dst = latch_dest(s)) == NULL) {
-				io_drop(w, s, RELAY_DROP_NO_PEER, 1);
-				continue;
-			}
-			if (out != NULL) {
-				plen = (int)len;
-				st = srtpx_protect(out, w->buf[i], &plen,
-				    k == LATCH_RTCP);
-				if (st != srtp_err_status_ok) {
-					io_drop(w, s, RELAY_DROP_SRTP_ERROR,
-					    1);
-					continue;
-				}
-				len = (size_t)plen;
-				enc++;
-			}
-			w->oiov[n].iov_base = w->buf[i];
-			w->oiov[n].iov_len = len;
-			memset(&w->out[n].msg_hdr, 0, sizeof(struct msghdr));
-			w->out[n].msg_hdr.msg_name = (void *)&dst->ss;
-			w->out[n].msg_hdr.msg_namelen = dst->len;
-			w->out[n].msg_hdr.msg_iov = &w->oiov[n];
-			w->out[n].msg_hdr.msg_iovlen = 1;
+			b->oiov[n].iov_base = b->buf[i];
+			b->oiov[n].iov_len = len;
+			memset(&b->out[n].msg_hdr, 0, sizeof(struct msghdr));
+			b->out[n].msg_hdr.msg_name = (void *)&dst->ss;
+			b->out[n].msg_hdr.msg_namelen = dst->len;
+			b->out[n].msg_hdr.msg_iov = &b->oiov[n];
+			b->out[n].msg_hdr.msg_iovlen = 1;
 			bytes += len;
 			n++;
 		}
 		sent = 0;
 		fail = 0;
 		while (sent < n) {
-			i = sendmmsg(s->peer->fd, w->out + sent, n - sent,
+			i = sendmmsg(s->peer->fd, b->out + sent, n - sent,
 			    MSG_DONTWAIT);
 			if (i <= 0) {
 				/* skip the packet that failed, keep going */
 				io_drop(w, s, RELAY_DROP_SEND_ERROR, 1);
-				bytes -= w->oiov[sent].iov_len;
+				bytes -= b->oiov[sent].iov_len;
 				sent++;
 				fail++;
 				continue;
@@ -196,21 +191,13 @@ io_drain(struct worker *w, struct stream *s, uint64_t now)
 		}
 		RELAY_INC(w->c.packets, (uint64_t)(n - fail));
 		RELAY_INC(w->c.bytes, bytes);
-		if (dec != 0) {
-			RELAY_INC(s->srtp_decrypted, dec);
-			RELAY_INC(w->c.srtp_decrypted, dec);
-		}
-		if (enc != 0) {
-			RELAY_INC(s->peer->srtp_encrypted, enc);
-			RELAY_INC(w->c.srtp_encrypted, enc);
-		}
 		if (r < IO_BATCH)
 			return;
 	}
 }
 
 static void *
-io_run(void *arg)
+io_epoll_run(void *arg)
 {
 	struct worker		*w = arg;
 	struct io		*io = w->io;
@@ -234,21 +221,46 @@ io_run(void *arg)
 			s = io->slots[slot];
 			if (s == NULL || s->gen != gen)
 				continue;
-			io_drain(w, s, now);
+			io_epoll_drain(w, s, now);
 		}
 		pthread_mutex_unlock(&w->mtx);
 	}
 	return NULL;
 }
 
+int
+io_engine_parse(const char *s)
+{
+	if (strcmp(s, "auto") == 0)
+		return IO_ENGINE_AUTO;
+	if (strcmp(s, "epoll") == 0)
+		return IO_ENGINE_EPOLL;
+	if (strcmp(s, "io_uring") == 0)
+		return IO_ENGINE_URING;
+	return -1;
+}
+
+const char *
+io_engine_name(const struct io *io)
+{
+	return io->engine == IO_ENGINE_URING ? "io_uring" : "epoll";
+}
+
 struct io *
-io_new(int nworkers, unsigned nslots)
+io_new(int nworkers, unsigned nslots, enum io_engine engine)
 {
 	struct io	*io;
 	int		 i;
 
 	if (nworkers < 1)
 		nworkers = 1;
+	if (engine == IO_ENGINE_AUTO)
+		engine = io_uring_probe() ? IO_ENGINE_URING : IO_ENGINE_EPOLL;
+	else if (engine == IO_ENGINE_URING && !io_uring_probe()) {
+		log_warnx("io_uring is not available (kernel too old, or "
+		    "disabled by kernel.io_uring_disabled)");
+		return NULL;
+	}
 	if ((io = calloc(1, sizeof(*io))) == NULL ||
 	    (io->slots = calloc(nslots, sizeof(*io->slots))) == NULL ||
 	    (io->w = calloc(nworkers, sizeof(*io->w))) == NULL) {
@@ -260,13 +272,23 @@ io_new(int nworkers, unsigned nslots)
 	}
 	io->nworkers = nworkers;
 	io->nslots = nslots;
+	io->engine = engine;
+	pthread_mutex_init(&io->mtx, NULL);
+	pthread_cond_init(&io->cv, NULL);
 	for (i = 0; i < nworkers; i++) {
 		io->w[i].io = io;
 		io->w[i].id = i;
+		io->w[i].ep = -1;
+		io->w[i].efd = -1;
 		pthread_mutex_init(&io->w[i].mtx, NULL);
-		if ((io->w[i].ep = epoll_create1(EPOLL_CLOEXEC)) == -1) {
-			log_warn("epoll_create1");
-			io->nworkers = i;
+		pthread_cond_init(&io->w[i].closed, NULL);
+	}
+	for (i = 0; i < nworkers; i++) {
+		if (engine == IO_ENGINE_URING)
+			continue;	/* the ring is made by its thread */
+		if ((io->w[i].ep = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
+		    (io->w[i].eb = malloc(sizeof(*io->w[i].eb))) == NULL) {
+			log_warn("io_new: epoll");
 			io_destroy(&io);
 			return NULL;
 		}
@@ -274,20 +296,37 @@ io_new(int nworkers, unsigned nslots)
 	return io;
 }
 
+/*
+ * Starts the workers.  An io_uring worker sets up its own ring (the
+ * ring's single issuer) and reports; io_start returns once every worker
+ * has, so confinement (seccomp) comes after every ring exists.
+ */
 int
 io_start(struct io *io)
 {
-	int	 i;
+	void	*(*run)(void *);
+	int	 i, bad = 0;
 
+	run = io->engine == IO_ENGINE_URING ? io_uring_run : io_epoll_run;
 	for (i = 0; i < io->nworkers; i++) {
-		if (pthread_create(&io->w[i].thread, NULL, io_run,
+		if (pthread_create(&io->w[i].thread, NULL, run,
 		    &io->w[i]) != 0) {
 			log_warnx("pthread_create failed");
 			return -1;
 		}
 		io->w[i].started = 1;
 	}
-	return 0;
+	if (io->engine != IO_ENGINE_URING)
+		return 0;
+	pthread_mutex_lock(&io->mtx);
+	for (i = 0; i < io->nworkers; i++) {
+		while (io->w[i].ready == 0)
+			pthread_cond_wait(&io->cv, &io->mtx);
+		if (io->w[i].ready < 0)
+			bad = 1;
+	}
+	pthread_mutex_unlock(&io->mtx);
+	return bad ? -1 : 0;
 }
 
 void
@@ -300,11 +339,20 @@ io_destroy(struct io **iop)
 		return;
 	__atomic_store_n(&io->stop, 1, __ATOMIC_RELAXED);
 	for (i = 0; i < io->nworkers; i++) {
+		if (io->engine == IO_ENGINE_URING && io->w[i].started)
+			io_uring_wake(&io->w[i]);
 		if (io->w[i].started)
 			pthread_join(io->w[i].thread, NULL);
-		close(io->w[i].ep);
+		if (io->engine == IO_ENGINE_URING)
+			io_uring_free(&io->w[i]);
+		if (io->w[i].ep != -1)
+			close(io->w[i].ep);
+		free(io->w[i].eb);
 		pthread_mutex_destroy(&io->w[i].mtx);
+		pthread_cond_destroy(&io->w[i].closed);
 	}
+	pthread_cond_destroy(&io->cv);
+	pthread_mutex_destroy(&io->mtx);
 	free(io->w);
 	free(io->slots);
 	free(io);
@@ -336,6 +384,13 @@ io_add(struct io *io, int w, struct stream *s)
 
 	if (s->slot >= io->nslots)
 		return -1;
+	if (io->engine == IO_ENGINE_URING) {
+		if (io_cmd_push(&io->w[w], IO_CMD_ARM, s->slot, s->gen,
+		    -1) == -1)
+			return -1;
+		io->slots[s->slot] = s;
+		return 0;
+	}
 	memset(&ev, 0, sizeof(ev));
 	ev.events = EPOLLIN;
 	ev.data.u64 = (uint64_t)s->gen << 32 | s->slot;
@@ -350,9 +405,52 @@ io_add(struct io *io, int w, struct stream *s)
 void
 io_del(struct io *io, int w, struct stream *s)
 {
-	if (s->slot < io->nslots && io->slots[s->slot] == s)
+	if (s->slot < io->nslots && io->slots[s->slot] == s) {
 		io->slots[s->slot] = NULL;
-	(void)epoll_ctl(io->w[w].ep, EPOLL_CTL_DEL, s->fd, NULL);
+		if (io->engine == IO_ENGINE_URING)
+			(void)io_cmd_push(&io->w[w], IO_CMD_CANCEL, s->slot,
+			    s->gen, -1);
+	}
+	if (io->engine == IO_ENGINE_EPOLL)
+		(void)epoll_ctl(io->w[w].ep, EPOLL_CTL_DEL, s->fd, NULL);
+}
+
+void
+io_close(struct io *io, int w, int fd)
+{
+	int	 queued;
+
+	if (fd == -1)
+		return;
+	if (io == NULL || io->engine != IO_ENGINE_URING) {
+		close(fd);
+		return;
+	}
+	pthread_mutex_lock(&io->w[w].mtx);
+	queued = io_cmd_push(&io->w[w], IO_CMD_CLOSE, 0, 0, fd) == 0;
+	if (queued)
+		io->w[w].close_req++;
+	pthread_mutex_unlock(&io->w[w].mtx);
+	if (!queued)
+		close(fd);	/* out of memory: nothing better to do */
+}
+
+void
+io_close_wait(struct io *io, int w)
+{
+	struct worker	*wk;
+	struct timespec	 until;
+
+	if (io == NULL || io->engine != IO_ENGINE_URING)
+		return;
+	wk = &io->w[w];
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 1;	/* a worker is never that late; don't hang */
+	pthread_mutex_lock(&wk->mtx);
+	while (wk->close_done < wk->close_req &&
+	    pthread_cond_timedwait(&wk->closed, &wk->mtx, &until) == 0)
+		;
+	pthread_mutex_unlock(&wk->mtx);
 }
 
 void

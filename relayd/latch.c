@@ -35,7 +35,7 @@ latch_addr_eq(const struct relay_addr *a, const struct sockaddr_storage *ss,
 	const struct sockaddr_in	*x4, *y4;
 	const struct sockaddr_in6	*x6, *y6;
 
-	if (a->len == 0 || a->ss.ss_family != ss->ss_family)
+	if (a->len == 0 || a->ss.sa.sa_family != ss->ss_family)
 		return 0;
 	(void)len;
 	if (ss->ss_family == AF_INET) {

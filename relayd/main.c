@@ -9,6 +9,8 @@
  * apart, so a subscriber that reconnects in between still sees it; ctld
  * also reconciles with call_list.  SIGTERM stops the workers and exits 0.
  */
+#include <sys/resource.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -87,6 +89,7 @@ relayd_reload(struct config *cfg)
 	    strcmp(cfg->advertised, old.advertised) != 0 ||
 	    cfg->port_min != old.port_min || cfg->port_max != old.port_max ||
 	    cfg->workers != old.workers ||
+	    strcmp(cfg->io_engine, old.io_engine) != 0 ||
 	    cfg->media_timeout != old.media_timeout)
 		log_warnx("SIGHUP: [relayd] settings take effect at the next "
 		    "start; keeping the running ones");
@@ -95,6 +98,7 @@ relayd_reload(struct config *cfg)
 	cfg->port_min = old.port_min;
 	cfg->port_max = old.port_max;
 	cfg->workers = old.workers;
+	memcpy(cfg->io_engine, old.io_engine, sizeof(cfg->io_engine));
 	cfg->media_timeout = old.media_timeout;
 }
 
@@ -132,6 +136,33 @@ relayd_request(zsock_t *router)
 	zframe_destroy(&msg);
 }
 
+/*
+ * Every media port is a socket: raise the soft fd limit to the hard one
+ * and say so when the port range still cannot be fully used.
+ */
+static void
+relayd_nofile(const struct config *cfg)
+{
+	struct rlimit	 rl;
+	rlim_t		 need;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	need = (rlim_t)(cfg->port_max - cfg->port_min + 1) + 256;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
+		log_warnx("open file limit %llu: at most about %llu of the "
+		    "%d media ports can be open (about %llu calls)",
+		    (unsigned long long)rl.rlim_cur,
+		    (unsigned long long)(rl.rlim_cur - 256),
+		    cfg->port_max - cfg->port_min + 1,
+		    (unsigned long long)(rl.rlim_cur - 256) / 4);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -142,6 +173,8 @@ main(int argc, char **argv)
 		"clone", "clone3", "futex", "set_robust_list", "rseq",
 		"mprotect", "madvise", "munmap", "mmap", "sched_getaffinity",
 		"sched_yield", "getpid", "gettid", "tgkill", "exit",
+		/* the io_uring engine: rings are set up before confinement */
+		"io_uring_enter",
 		NULL
 	};
 	struct config	 cfg;
@@ -152,6 +185,7 @@ main(int argc, char **argv)
 	uint64_t	 now, next_stats, next_sweep;
 
 	daemon_start(argc, argv, "relayd", &cfg);
+	relayd_nofile(&cfg);
 	if (srtpx_init() == -1)		/* before confinement: see srtp.c */
 		fatalx("cannot initialize libsrtp2");
 	if (call_init(&relayd, &cfg, err, sizeof(err)) == -1)
@@ -166,8 +200,8 @@ main(int argc, char **argv)
 	privsep_confine(&cfg, "relayd", extra);
 	if ((poller = zpoller_new(router, NULL)) == NULL)
 		fatalx("zpoller_new");
-	log_info("ready: %d workers, media %s ports %d-%d, control %s",
-	    io_nworkers(relayd.io), cfg.interface, cfg.port_min, cfg.port_max,
+	log_info("ready: %d %s workers, media %s ports %d-%d, control %s",
+	    io_nworkers(relayd.io), io_engine_name(relayd.io), cfg.interface, cfg.port_min, cfg.port_max,
 	    cfg.relayd_ctl);
 
 	now = daemon_now_ms();

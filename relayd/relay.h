@@ -51,8 +51,16 @@ extern const char *const relay_drop_names[RELAY_DROP_COUNT];
 	__atomic_store_n(&(field), (field) + (n), __ATOMIC_RELAXED)
 #define RELAY_LOAD(field)	__atomic_load_n(&(field), __ATOMIC_RELAXED)
 
+/* An IPv4 or IPv6 endpoint: 28 bytes, not sockaddr_storage's 128 (four
+ * per media, so this is a good part of relayd's memory per call). */
+union relay_sa {
+	struct sockaddr		 sa;
+	struct sockaddr_in	 sin;
+	struct sockaddr_in6	 sin6;
+};
+
 struct relay_addr {
-	struct sockaddr_storage	 ss;
+	union relay_sa		 ss;
 	socklen_t		 len;		/* 0: unset */
 };
 
@@ -105,20 +113,20 @@ struct media {
 };
 
 struct leg {
-	char			 id[RELAY_IDLEN];
-	char			 peer[RELAY_IDLEN];	/* "" none */
+	char			*peer;		/* NULL: none */
 	unsigned		 nmedia;
 	struct media		*media[RELAY_MAX_MEDIA];
 	struct leg		*next;
+	char			 id[];		/* sized to fit */
 };
 
 struct call {
-	char			 id[256];
 	uint64_t		 created;	/* unix s */
 	uint64_t		 created_mono;	/* ms */
 	int			 worker;
 	struct leg		*legs;
 	struct call		*next;		/* hash chain */
+	char			 id[];		/* sized to fit */
 };
 
 #endif

@@ -5,6 +5,7 @@
  * wrong_source drops, counters, delete frees ports, media timeout.
  */
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <poll.h>
@@ -375,8 +376,8 @@ test_stats(void **state)
 	ipc_w_free(&w);
 }
 
-int
-main(void)
+static int
+run_engine(const char *engine)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_relay),
@@ -393,9 +394,37 @@ main(void)
 	cfg.port_max = 46100;
 	cfg.workers = 2;
 	cfg.media_timeout = 1;
+	snprintf(cfg.io_engine, sizeof(cfg.io_engine), "%s", engine);
+	fprintf(stderr, "== io_engine %s\n", engine);
 	if (call_init(&r, &cfg, err, sizeof(err)) == -1 || io_start(r.io) == -1)
 		return 1;
+	if (strcmp(io_engine_name(r.io), engine) != 0) {
+		fprintf(stderr, "asked for %s, got %s\n", engine,
+		    io_engine_name(r.io));
+		return 1;
+	}
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
 	call_fini(&r);
 	return rc;
+}
+
+/* Every test once per packet engine, each in its own process. */
+int
+main(void)
+{
+	static const char *const engines[] = { "io_uring", "epoll" };
+	pid_t	 pid;
+	int	 i, st, bad = 0;
+
+	for (i = 0; i < 2; i++) {
+		fflush(NULL);
+		if ((pid = fork()) == -1)
+			return 1;
+		if (pid == 0)
+			_exit(run_engine(engines[i]));
+		if (waitpid(pid, &st, 0) == -1 || !WIFEXITED(st) ||
+		    WEXITSTATUS(st) != 0)
+			bad = 1;
+	}
+	return bad;
 }

@@ -84,7 +84,7 @@ test_latch(void **state)
 	assert_null(latch_dest(&s));
 	s.peer = &peer;
 	assert_null(latch_dest(&s));
-	addr4(&peer.adv.ss, "198.51.100.7", 5000);
+	addr4((struct sockaddr_storage *)&peer.adv.ss, "198.51.100.7", 5000);
 	peer.adv.len = sizeof(struct sockaddr_in);
 	assert_ptr_equal(latch_dest(&s), &peer.adv);
 	assert_int_equal(latch_check(&peer, LATCH_RTP, &a,

@@ -10,6 +10,7 @@
  * of the relay worker's CPU time per packet, plain against SRTP.
  */
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -835,8 +836,8 @@ test_stats_and_delete(void **state)
 	assert_int_equal(ports_used(r.ports), 0);
 }
 
-int
-main(void)
+static int
+run_engine(const char *engine)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bridge),
@@ -855,8 +856,15 @@ main(void)
 	cfg.port_max = 46300;
 	cfg.workers = 1;
 	cfg.media_timeout = 0;
+	snprintf(cfg.io_engine, sizeof(cfg.io_engine), "%s", engine);
+	fprintf(stderr, "== io_engine %s\n", engine);
 	if (call_init(&r, &cfg, err, sizeof(err)) == -1 || io_start(r.io) == -1)
 		return 1;
+	if (strcmp(io_engine_name(r.io), engine) != 0) {
+		fprintf(stderr, "asked for %s, got %s\n", engine,
+		    io_engine_name(r.io));
+		return 1;
+	}
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
 	call_fini(&r);
 	if (have_last)
@@ -867,4 +875,25 @@ main(void)
 		close(c[k]);
 	}
 	return rc;
+}
+
+/* Every test once per packet engine, each in its own process. */
+int
+main(void)
+{
+	static const char *const engines[] = { "io_uring", "epoll" };
+	pid_t	 pid;
+	int	 i, st, bad = 0;
+
+	for (i = 0; i < 2; i++) {
+		fflush(NULL);
+		if ((pid = fork()) == -1)
+			return 1;
+		if (pid == 0)
+			_exit(run_engine(engines[i]));
+		if (waitpid(pid, &st, 0) == -1 || !WIFEXITED(st) ||
+		    WEXITSTATUS(st) != 0)
+			bad = 1;
+	}
+	return bad;
 }
