@@ -11,7 +11,7 @@
 #   SRTP=system     use the system libsrtp2 instead of the OpenSSL build below
 
 PKGS    := libzmq libczmq hiredis msgpack inih libseccomp libmicrohttpd \
-           openssl json-c
+           openssl json-c liburing
 B       ?= build
 CC      ?= cc
 OPT     ?= -O2 -g
@@ -23,7 +23,7 @@ OPT     ?= -O2 -g
 # Goals that only recurse or clean do not build it.
 SRTP     ?= openssl
 SRTP_DIR := $(B)/libsrtp
-BUILDING := $(filter-out clean deps test asan fuzz-short run,$(or $(MAKECMDGOALS),all))
+BUILDING := $(filter-out clean deps test asan fuzz-short run bench,$(or $(MAKECMDGOALS),all))
 ifeq ($(SRTP),openssl)
 ifneq ($(BUILDING),)
 $(shell tools/libsrtp.sh $(SRTP_DIR) >&2)
@@ -53,7 +53,7 @@ COMMON_SRC := $(wildcard libcommon/*.c)
 O       := $(B)/obj
 COMMON_OBJ := $(COMMON_SRC:%.c=$(O)/%.o)
 
-all: $(DAEMONS:%=$(B)/%) $(B)/rtpsec-ctl
+all: $(DAEMONS:%=$(B)/%) $(B)/rtpsec-ctl $(B)/rtpload
 
 $(B)/srtp.used:
 	@mkdir -p $(@D) && echo $(SRTP_USED) >$@
@@ -76,6 +76,12 @@ $(B)/libcommon.a: $(COMMON_OBJ)
 	$(AR) rcs $@ $^
 
 $(B)/rtpsec-ctl: $(O)/tools/rtpsec-ctl.o $(B)/libcommon.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# rtpload(1), the load generator: libcommon for bencode and SDES, libsrtp2
+# as relayd links it.
+RTPLOAD_OBJ := $(patsubst %.c,$(O)/%.o,$(wildcard tools/rtpload/*.c))
+$(B)/rtpload: $(RTPLOAD_OBJ) $(B)/libcommon.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(O)/%.o: %.c $(B)/srtp.used
@@ -150,7 +156,9 @@ run:
 	@$(MAKE) --no-print-directory all
 	@B=$(B) tools/run.sh
 
-bench: all
+bench:
+	@tools/deps.sh bench
+	@$(MAKE) --no-print-directory all
 	@B=$(B) tests/bench/run.sh
 
 $(B)/bench/srtp_bench: $(O)/tests/bench/srtp_bench.o

@@ -1,7 +1,9 @@
 #!/bin/sh
 # Install the Debian packages rtpsec needs to build, run and test.
 # As root it runs apt-get; otherwise it prints the exact command to run.
-# Usage: tools/deps.sh [build|run|test]   (default: test, the full set)
+# Usage: tools/deps.sh [build|run|test|bench]   (default: test)
+#   bench: the test set, plus rtpengine (the reference relay of make bench)
+#   and perf (profiling the relays under load).
 set -eu
 what=${1:-test}
 
@@ -12,11 +14,15 @@ libhiredis-dev libmsgpack-dev libmicrohttpd-dev libinih-dev libseccomp-dev
 liburing-dev libjson-c-dev redis-server dpkg-dev"
 test="$build libcmocka-dev clang libclang-rt-14-dev kamailio kamailio-extra-modules
 sip-tester baresip-core python3 curl procps"
+# rtpengine-daemon: Debian 12's rtpengine 10.5 (userspace only, --table=-1: no
+# kernel module); linux-perf: perf, for profiling a relay under load.
+bench="$test rtpengine-daemon linux-perf"
 
 case "$what" in
 build|run) want=$build ;;
 test) want=$test ;;
-*) echo "usage: $0 [build|run|test]" >&2; exit 2 ;;
+bench) want=$bench ;;
+*) echo "usage: $0 [build|run|test|bench]" >&2; exit 2 ;;
 esac
 
 missing=""
