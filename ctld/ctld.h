@@ -44,6 +44,7 @@ enum ctld_ipc_drop {
 
 #define CTLD_MAX_PROXIES	32	/* per-source counters in statistics */
 
+struct call;
 struct calls;
 struct relay;
 struct keys;
@@ -67,6 +68,7 @@ struct ctld {
 	struct store	*store;		/* NULL in unit tests */
 	struct ngcache	*cache;
 	struct acl	*allow;
+	struct call	*dirty;		/* records to write (session.c) */
 
 	/* counters, cumulative since start */
 	uint64_t	 calls_created;

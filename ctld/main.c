@@ -33,6 +33,7 @@
 
 #define CTLD_POLL_MS		200
 #define CTLD_RECONCILE_MS	5000
+#define CTLD_TIMERS_MS		100	/* delete delays, record refresh */
 #define CTLD_CACHE_ENTRIES	200000
 #define CTLD_CACHE_BYTES	(256UL * 1024 * 1024)
 
@@ -54,7 +55,7 @@ main(int argc, char **argv)
 	struct ngnet	*net;
 	zmq_pollitem_t	 it[2 + 2 + NGNET_MAX_CONNS];
 	char		 err[256];
-	uint64_t	 now, next_stats, next_reconcile;
+	uint64_t	 now, next_stats, next_reconcile, next_timers = 0;
 	int		 n, k;
 
 	daemon_start(argc, argv, "ctld", &cfg);
@@ -122,10 +123,15 @@ main(int argc, char **argv)
 				api_sub_ready(api, &c);
 			ngnet_ready(net, &c, it + 2, k - 2);
 		}
+		session_flush(&c);
 		now = daemon_now_ms();
 		ngcache_tick(c.cache, now);
-		session_reap(&c, now);
-		session_refresh(&c, now);
+		/* both walk every call: not on every message */
+		if (now >= next_timers) {
+			session_reap(&c, now);
+			session_refresh(&c, now);
+			next_timers = now + CTLD_TIMERS_MS;
+		}
 		store_tick(c.store, now);
 		if (now >= next_reconcile) {
 			session_reconcile(&c);
@@ -137,6 +143,7 @@ main(int argc, char **argv)
 			    (uint64_t)cfg.stats_interval_ms : 1000);
 		}
 	}
+	session_flush(&c);
 	log_info("exiting: %zu calls in memory", calls_count(c.calls));
 	api_destroy(&api);
 	ngnet_destroy(&net);

@@ -25,6 +25,7 @@
 #include "ctld/ctld.h"
 #include "ctld/ng.h"
 #include "ctld/ngnet.h"
+#include "ctld/session.h"
 
 #define NGNET_OUT_MAX	(8 * 1024 * 1024)	/* unread replies per conn */
 #define NGNET_UDP_BATCH	64
@@ -212,6 +213,7 @@ ngnet_udp(struct ngnet *n, struct ctld *c)
 			log_warn("ng: sendto %s", src);
 			c->ng_dropped[CTLD_NG_DROP_SEND_ERROR]++;
 		}
+		session_flush(c);	/* Redis after the reply */
 	}
 }
 

@@ -143,11 +143,12 @@ offer_parse(const struct ngval *d, int answer, struct offer_req *o)
 	return NULL;
 }
 
+/* Sets a party's string field when the request gave a value. */
 static void
-oa_set(char *dst, size_t size, const char *s, size_t len)
+oa_set(const char **field, const char *s, size_t len)
 {
 	if (s != NULL && len > 0)
-		call_strlcpy(dst, size, s, len);
+		(void)call_str_set(field, s, len);
 }
 
 /* Copies what the party's own SDP says about its media into p. */
@@ -165,28 +166,28 @@ oa_learn(struct party *p, const struct sdp_session *sdp, size_t n,
 
 		if (sdp_media_info(sdp, i, &mi) == -1)
 			return -1;
-		snprintf(m->type, sizeof(m->type), "%s", mi.type);
-		snprintf(m->proto, sizeof(m->proto), "%s", mi.proto);
-		snprintf(m->addr, sizeof(m->addr), "%s",
-		    o->sip_addr[0] != '\0' ? o->sip_addr : mi.addr);
+		if (call_str_setz(&m->type, mi.type) == -1 ||
+		    call_str_setz(&m->proto, mi.proto) == -1 ||
+		    call_str_setz(&m->addr, o->sip_addr[0] != '\0' ?
+		    o->sip_addr : mi.addr) == -1)
+			return -1;
 		m->family = strchr(m->addr, ':') != NULL ? 6 : 4;
-		m->rtp = mi.rtp_port;
-		m->rtcp = mi.rtp_port == 0 ? 0 : mi.rtcp_port;
-		m->dir = (int)mi.dir;
+		m->rtp = (uint16_t)mi.rtp_port;
+		m->rtcp = mi.rtp_port == 0 ? 0 : (uint16_t)mi.rtcp_port;
+		m->dir = (uint8_t)mi.dir;
 		if (set_codec) {
-			snprintf(m->codec, sizeof(m->codec), "%s", mi.codec);
-			if (peer != NULL && i < peer->nmedia)
-				snprintf(peer->media[i].codec,
-				    sizeof(peer->media[i].codec), "%s",
-				    mi.codec);
+			if (call_str_setz(&m->codec, mi.codec) == -1)
+				return -1;
+			if (peer != NULL && i < peer->nmedia &&
+			    call_str_setz(&peer->media[i].codec,
+			    mi.codec) == -1)
+				return -1;
 		}
 		if (peer != NULL && i < peer->nmedia &&
-		    (!set_codec || peer->media[i].type[0] == '\0')) {
-			snprintf(peer->media[i].type,
-			    sizeof(peer->media[i].type), "%s", mi.type);
-			snprintf(peer->media[i].proto,
-			    sizeof(peer->media[i].proto), "%s", mi.proto);
-		}
+		    (!set_codec || peer->media[i].type[0] == '\0') &&
+		    (call_str_setz(&peer->media[i].type, mi.type) == -1 ||
+		    call_str_setz(&peer->media[i].proto, mi.proto) == -1))
+			return -1;
 	}
 	p->have_sdp = 1;
 	return 0;
@@ -301,12 +302,12 @@ oa_srtp_offer(struct ctld *c, struct call *call, struct party *p,
 		p->media[i].srtp = s->psrtp[i];
 		q->media[i].srtp = s->qsrtp[i];
 		if (!s->psrtp[i]) {
-			p->media[i].suite[0] = '\0';
+			call_str_clear(&p->media[i].suite);
 			p->media[i].tag = 0;
 			p->media[i].sdes_params = 0;
 		}
 		if (!s->qsrtp[i]) {
-			q->media[i].suite[0] = '\0';
+			call_str_clear(&q->media[i].suite);
 			q->media[i].tag = 0;
 			q->media[i].sdes_params = 0;
 		}
@@ -340,9 +341,11 @@ oa_srtp_offer(struct ctld *c, struct call *call, struct party *p,
 				return -1;
 			/* RFC 4568 6.3: our answer line mirrors the
 			 * offerer's session parameters */
-			p->media[i].sdes_params = s->pparams[i];
-			snprintf(p->media[i].suite, sizeof(p->media[i].suite),
-			    "%s", suite);
+			p->media[i].sdes_params = (uint16_t)s->pparams[i];
+			if (call_str_setz(&p->media[i].suite, suite) == -1) {
+				snprintf(err, errlen, "out of memory");
+				return -1;
+			}
 			p->media[i].tag = s->ptag[i];
 		}
 	}
@@ -397,10 +400,13 @@ oa_srtp_answer(struct ctld *c, struct call *call, struct party *p,
 			    keys_sdes_remote(c->keys, call->id, q->leg,
 			    (unsigned)i + 1, val, len, err, errlen) == -1)
 				return -1;
-			snprintf(qm->suite, sizeof(qm->suite), "%s",
-			    sdes_suite_name(suite));
+			if (call_str_setz(&qm->suite,
+			    sdes_suite_name(suite)) == -1) {
+				snprintf(err, errlen, "out of memory");
+				return -1;
+			}
 			qm->tag = tag;
-			qm->sdes_params = params;
+			qm->sdes_params = (uint16_t)params;
 		}
 		if (pm->srtp && pm->suite[0] != '\0') {
 			if (keys_sdes_answer(c->keys, call->id, p->leg,
@@ -518,6 +524,7 @@ cmd_offer(struct ctld *c, struct ng_req *req)
 {
 	struct offer_req	 o;
 	struct oa_srtp		 srtp;
+	struct relay_leg_op	 ops[4];
 	struct sdp_session	*sdp;
 	struct call		*call;
 	struct party		*p, *q;
@@ -565,16 +572,18 @@ cmd_offer(struct ctld *c, struct ng_req *req)
 		if ((qi = call_party_add(call, o.to_len ? o.to : NULL, o.to_len,
 		    now)) < 0)
 			goto full;
-		oa_set(call->party[qi].via_branch, CALL_TAGLEN, o.via, o.via_len);
+		oa_set(&call->party[qi].via_branch, o.via, o.via_len);
 	}
 	p = &call->party[pi];
 	q = &call->party[qi];
 	p->peer = qi;
 	q->peer = pi;
 	p->delete_at_ms = q->delete_at_ms = 0;
-	oa_set(p->label, CALL_TAGLEN, o.label, o.label_len);
-	oa_set(q->label, CALL_TAGLEN, o.set_label, o.set_label_len);
-	memcpy(p->direction, o.dir, sizeof(p->direction));
+	oa_set(&p->label, o.label, o.label_len);
+	oa_set(&q->label, o.set_label, o.set_label_len);
+	if (call_str_setz(&p->direction[0], o.dir[0]) == -1 ||
+	    call_str_setz(&p->direction[1], o.dir[1]) == -1)
+		goto oom;
 	if (party_set_nmedia(q, n > q->nmedia ? n : q->nmedia) == -1 ||
 	    oa_learn(p, sdp, n, &o, 0, q) == -1)
 		goto oom;
@@ -582,12 +591,14 @@ cmd_offer(struct ctld *c, struct ng_req *req)
 		snprintf(rerr, sizeof(rerr), "no relayd");
 		goto relay;
 	}
-	if (relay_leg_alloc(c->relay, call->id, p, n, rerr, sizeof(rerr)) == -1 ||
-	    relay_leg_alloc(c->relay, call->id, q, n, rerr, sizeof(rerr)) == -1 ||
-	    relay_leg_update(c->relay, call->id, p, q->leg, 1, rerr,
-	    sizeof(rerr)) == -1 ||
-	    relay_leg_update(c->relay, call->id, q, p->leg, 0, rerr,
-	    sizeof(rerr)) == -1)
+	/* one batch, one round trip: relayd runs them in this order, and a
+	 * failed leg_alloc fails the leg_update naming its leg too */
+	ops[0] = (struct relay_leg_op){ .alloc = 1, .p = p, .nmedia = n };
+	ops[1] = (struct relay_leg_op){ .alloc = 1, .p = q, .nmedia = n };
+	ops[2] = (struct relay_leg_op){ .p = p, .peer = q->leg,
+	    .with_media = 1 };
+	ops[3] = (struct relay_leg_op){ .p = q, .peer = p->leg };
+	if (relay_legs(c->relay, call->id, ops, 4, rerr, sizeof(rerr)) == -1)
 		goto relay;
 	memset(sec, 0, sizeof(sec));
 	for (i = 0; i < n; i++)
@@ -649,6 +660,7 @@ cmd_answer(struct ctld *c, struct ng_req *req)
 	struct sdp_session	*sdp;
 	struct call		*call;
 	struct party		*p, *q;
+	struct relay_leg_op	 ops[2];
 	struct buf		 lines[SDP_MAX_MEDIA];
 	const char		*sec[SDP_MAX_MEDIA], *protos[SDP_MAX_MEDIA];
 	const char		*err;
@@ -671,13 +683,15 @@ cmd_answer(struct ctld *c, struct ng_req *req)
 	now = oa_now(&us);
 	p = &call->party[pi];
 	q = &call->party[qi];
-	if (q->tag[0] == '\0' || call_party_by_tag(call, o.to, o.to_len) < 0)
-		call_strlcpy(q->tag, sizeof(q->tag), o.to, o.to_len);
-	oa_set(q->via_branch, CALL_TAGLEN, q->via_branch[0] ? NULL : o.via,
-	    o.via_len);
-	oa_set(q->label, CALL_TAGLEN, o.label, o.label_len);
-	oa_set(p->label, CALL_TAGLEN, o.set_label, o.set_label_len);
-	memcpy(q->direction, o.dir, sizeof(q->direction));
+	if ((q->tag[0] == '\0' || call_party_by_tag(call, o.to, o.to_len) < 0) &&
+	    call_str_set(&q->tag, o.to, o.to_len) == -1)
+		return ngcmd_error(req, "Out of memory");
+	oa_set(&q->via_branch, q->via_branch[0] ? NULL : o.via, o.via_len);
+	oa_set(&q->label, o.label, o.label_len);
+	oa_set(&p->label, o.set_label, o.set_label_len);
+	if (call_str_setz(&q->direction[0], o.dir[0]) == -1 ||
+	    call_str_setz(&q->direction[1], o.dir[1]) == -1)
+		return ngcmd_error(req, "Out of memory");
 	p->peer = qi;
 	q->peer = pi;
 	if (c->relay == NULL) {
@@ -694,10 +708,10 @@ cmd_answer(struct ctld *c, struct ng_req *req)
 	}
 	if (oa_learn(q, sdp, n, &o, 1, p) == -1)
 		return ngcmd_error(req, "Out of memory");
-	if (relay_leg_update(c->relay, call->id, q, p->leg, 1, rerr,
-	    sizeof(rerr)) == -1 ||
-	    relay_leg_update(c->relay, call->id, p, q->leg, 0, rerr,
-	    sizeof(rerr)) == -1)
+	ops[0] = (struct relay_leg_op){ .p = q, .peer = p->leg,
+	    .with_media = 1 };
+	ops[1] = (struct relay_leg_op){ .p = p, .peer = q->leg };
+	if (relay_legs(c->relay, call->id, ops, 2, rerr, sizeof(rerr)) == -1)
 		return oa_relay_error(req, &o, rerr);
 	memset(sec, 0, sizeof(sec));
 	memset(protos, 0, sizeof(protos));

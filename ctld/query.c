@@ -501,19 +501,16 @@ cmd_delete(struct ctld *c, struct ng_req *req)
 		call->delete_at_ms = now + (uint64_t)delay * 1000;
 		session_save(c, call);
 	} else {
-		struct call	 copy;
-		size_t		 i;
+		struct call	*ended = call;
 
 		/* the reply describes the call as it was when it ended, with
-		 * relayd's final counters */
-		memcpy(&copy, call, sizeof(copy));
-		for (i = 0; i < call->nparty; i++)
-			call->party[i].media = NULL;
+		 * relayd's final counters: session_end() unlinks it, and it
+		 * is freed once the reply is built */
+		call->keep = 1;
 		session_end(c, &call, SESSION_DELETED, 0, &r);
-		rc = query_build(req->arena, req->reply, &copy, -1,
+		rc = query_build(req->arena, req->reply, ended, -1,
 		    r.root != NULL ? ipc_get_array(r.root, "legs") : NULL);
-		for (i = 0; i < copy.nparty; i++)
-			free(copy.party[i].media);
+		call_destroy(&ended);
 	}
 	ipc_r_free(&r);
 	if (rc == -1)

@@ -101,11 +101,17 @@ record_encode(msgpack_sbuffer *sb, const struct call *c, const char *node)
 		record_party(&pk, &c->party[i]);
 }
 
-static void
-get_str(const msgpack_object *o, const char *k, char *dst, size_t len)
+/* A string field of at most size - 1 bytes (the bounds ctld checks at
+ * the ng parser), or "".  -1 only when memory runs out. */
+static int
+get_str(const msgpack_object *o, const char *k, const char **f, size_t size)
 {
-	if (ipc_get_strz(o, k, dst, len) == -1)
-		dst[0] = '\0';
+	const char	*s;
+	size_t		 len;
+
+	if (ipc_get_str(o, k, &s, &len) == -1 || !call_str_fits(s, len, size))
+		len = 0;
+	return call_str_set(f, s, len);
 }
 
 static uint64_t
@@ -125,20 +131,22 @@ record_decode_party(const msgpack_object *o, struct party *p)
 
 	if (o->type != MSGPACK_OBJECT_MAP)
 		return -1;
-	get_str(o, "tag", p->tag, sizeof(p->tag));
+	if (get_str(o, "tag", &p->tag, CALL_TAGLEN) == -1 ||
+	    get_str(o, "label", &p->label, CALL_TAGLEN) == -1 ||
+	    get_str(o, "via_branch", &p->via_branch, CALL_TAGLEN) == -1 ||
+	    get_str(o, "laddr", &p->laddr, SDP_ADDRLEN) == -1 ||
+	    get_str(o, "dir_from", &p->direction[0], 32) == -1 ||
+	    get_str(o, "dir_to", &p->direction[1], 32) == -1)
+		return -1;
 	p->untagged = (unsigned)get_uint(o, "untagged", 0);
-	get_str(o, "label", p->label, sizeof(p->label));
-	get_str(o, "via_branch", p->via_branch, sizeof(p->via_branch));
-	get_str(o, "leg", p->leg, sizeof(p->leg));
+	if (ipc_get_strz(o, "leg", p->leg, sizeof(p->leg)) == -1)
+		p->leg[0] = '\0';
 	p->peer = ipc_get_int(o, "peer", &peer) == 0 && peer >= 0 &&
 	    peer < CALL_MAX_PARTIES ? (int)peer : -1;
 	p->created = get_uint(o, "created", 0);
 	p->have_sdp = get_uint(o, "have_sdp", 0) != 0;
 	p->gone = get_uint(o, "gone", 0) != 0;
-	get_str(o, "laddr", p->laddr, sizeof(p->laddr));
 	p->lfamily = get_uint(o, "lfamily", 4) == 6 ? 6 : 4;
-	get_str(o, "dir_from", p->direction[0], sizeof(p->direction[0]));
-	get_str(o, "dir_to", p->direction[1], sizeof(p->direction[1]));
 	if ((ma = ipc_get_array(o, "media")) == NULL)
 		return 0;
 	if (ma->size > SDP_MAX_MEDIA || party_set_nmedia(p, ma->size) == -1)
@@ -149,33 +157,36 @@ record_decode_party(const msgpack_object *o, struct party *p)
 
 		if (mo->type != MSGPACK_OBJECT_MAP)
 			return -1;
-		get_str(mo, "type", m->type, sizeof(m->type));
-		get_str(mo, "proto", m->proto, sizeof(m->proto));
-		get_str(mo, "codec", m->codec, sizeof(m->codec));
-		get_str(mo, "addr", m->addr, sizeof(m->addr));
+		if (get_str(mo, "type", &m->type, 16) == -1 ||
+		    get_str(mo, "proto", &m->proto, 32) == -1 ||
+		    get_str(mo, "codec", &m->codec, 64) == -1 ||
+		    get_str(mo, "addr", &m->addr, SDP_ADDRLEN) == -1 ||
+		    get_str(mo, "suite", &m->suite, 32) == -1)
+			return -1;
 		m->family = get_uint(mo, "family", 4) == 6 ? 6 : 4;
-		m->rtp = (unsigned)get_uint(mo, "rtp", 0) & 0xffff;
-		m->rtcp = (unsigned)get_uint(mo, "rtcp", 0) & 0xffff;
-		m->local_rtp = (unsigned)get_uint(mo, "local_rtp", 0) & 0xffff;
-		m->local_rtcp = (unsigned)get_uint(mo, "local_rtcp", 0) & 0xffff;
-		m->dir = (int)(get_uint(mo, "dir", 0) & 7);
+		m->rtp = (uint16_t)get_uint(mo, "rtp", 0);
+		m->rtcp = (uint16_t)get_uint(mo, "rtcp", 0);
+		m->local_rtp = (uint16_t)get_uint(mo, "local_rtp", 0);
+		m->local_rtcp = (uint16_t)get_uint(mo, "local_rtcp", 0);
+		m->dir = (uint8_t)(get_uint(mo, "dir", 0) & 7);
 		m->srtp = get_uint(mo, "srtp", 0) != 0;
-		get_str(mo, "suite", m->suite, sizeof(m->suite));
 		m->tag = (unsigned)(get_uint(mo, "tag", 0) & 0xffffffffU);
-		m->sdes_params = (unsigned)get_uint(mo, "sdes_params", 0) &
-		    SDES_P_ALL;
+		m->sdes_params = (uint16_t)(get_uint(mo, "sdes_params", 0) &
+		    SDES_P_ALL);
 	}
 	return 0;
 }
 
-int
-record_decode(const void *data, size_t len, struct call *c)
+struct call *
+record_decode(const void *data, size_t len)
 {
 	msgpack_unpacked		 u;
 	const msgpack_object		*o;
 	const msgpack_object_array	*pa;
-	size_t				 off = 0, i;
-	int				 rc = -1;
+	struct call			*c = NULL;
+	const char			*id;
+	size_t				 off = 0, i, idlen;
+	int				 ok = 0;
 
 	msgpack_unpacked_init(&u);
 	if (ipc_framing_ok(data, len) == -1 ||
@@ -183,8 +194,8 @@ record_decode(const void *data, size_t len, struct call *c)
 	    off != len || u.data.type != MSGPACK_OBJECT_MAP)
 		goto done;
 	o = &u.data;
-	if (ipc_get_strz(o, "call", c->id, sizeof(c->id)) == -1 ||
-	    c->id[0] == '\0')
+	if (ipc_get_str(o, "call", &id, &idlen) == -1 ||
+	    (c = call_alloc(id, idlen)) == NULL)
 		goto done;
 	c->created = get_uint(o, "created", 0);
 	c->created_us = get_uint(o, "created_us", 0);
@@ -198,7 +209,13 @@ record_decode(const void *data, size_t len, struct call *c)
 		if (pa->size > CALL_MAX_PARTIES)
 			goto done;
 		for (i = 0; i < pa->size; i++) {
-			c->nparty = i + 1;
+			/* party_add's defaults; the record overrides them */
+			unsigned	 nu = c->next_untagged, nl = c->next_leg;
+
+			if (call_party_add(c, NULL, 0, 0) == -1)
+				goto done;
+			c->next_untagged = nu;
+			c->next_leg = nl;
 			if (record_decode_party(&pa->ptr[i], &c->party[i]) == -1)
 				goto done;
 		}
@@ -206,8 +223,10 @@ record_decode(const void *data, size_t len, struct call *c)
 	for (i = 0; i < c->nparty; i++)
 		if (c->party[i].peer >= (int)c->nparty)
 			c->party[i].peer = -1;
-	rc = 0;
+	ok = 1;
  done:
 	msgpack_unpacked_destroy(&u);
-	return rc;
+	if (!ok)
+		call_destroy(&c);
+	return c;
 }

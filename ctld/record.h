@@ -21,10 +21,10 @@
 
 /* Appends the record of c to sb (msgpack_sbuffer_init'ed by the caller). */
 void	record_encode(msgpack_sbuffer *, const struct call *, const char *node);
-/* Fills c (zeroed by the caller; party media arrays are allocated and
- * owned by c) from a record.  0, or -1 when the data is not a record or
- * its call-id does not fit.  A call that was pending deletion comes back
- * with delete_at_ms = 1: the reaper ends it at once. */
-int	record_decode(const void *, size_t, struct call *);
+/* A call (from call_alloc(), in no table; the caller owns it) read from
+ * a record, or NULL when the data is not a record or its call-id does
+ * not fit.  A call that was pending deletion comes back with
+ * delete_at_ms = 1: the reaper ends it at once. */
+struct call	*record_decode(const void *, size_t);
 
 #endif

@@ -77,33 +77,32 @@ relay_call(struct relay *r, struct ipc_w *w, uint64_t id, struct ipc_r *rr)
 	return 0;
 }
 
-int
-relay_leg_alloc(struct relay *r, const char *call, struct party *p,
-    size_t nmedia, char *err, size_t errlen)
+static void
+relay_leg_alloc_w(struct ipc_w *w, uint64_t id, const char *call,
+    const struct party *p, size_t nmedia)
 {
-	struct ipc_w			 w;
-	struct ipc_r			 rr;
-	uint64_t			 id = ipc_client_next_id(r->client);
+	ipc_w_init(w);
+	ipc_w_begin(w, IPC_OP_LEG_ALLOC, id, 3);
+	ipc_w_str(w, "call", call);
+	ipc_w_str(w, "leg", p->leg);
+	ipc_w_uint(w, "media", nmedia);
+}
+
+static int
+relay_leg_alloc_r(const struct ipc_r *rr, struct party *p, size_t nmedia,
+    char *err, size_t errlen)
+{
 	const msgpack_object_array	*ports;
 	uint64_t			 fam, rtp, rtcp;
+	char				 laddr[SDP_ADDRLEN];
 	size_t				 i;
-	int				 rc = -1;
 
-	ipc_w_init(&w);
-	ipc_w_begin(&w, IPC_OP_LEG_ALLOC, id, 3);
-	ipc_w_str(&w, "call", call);
-	ipc_w_str(&w, "leg", p->leg);
-	ipc_w_uint(&w, "media", nmedia);
-	if (relay_call(r, &w, id, &rr) == -1) {
-		snprintf(err, errlen, "%s", rr.error);
-		goto done;
-	}
-	if (ipc_get_strz(rr.root, "addr", p->laddr, sizeof(p->laddr)) == -1 ||
-	    ipc_get_uint(rr.root, "family", &fam) == -1 ||
-	    (ports = ipc_get_array(rr.root, "ports")) == NULL ||
-	    ports->size < nmedia) {
+	if (ipc_get_strz(rr->root, "addr", laddr, sizeof(laddr)) == -1 ||
+	    ipc_get_uint(rr->root, "family", &fam) == -1 ||
+	    (ports = ipc_get_array(rr->root, "ports")) == NULL ||
+	    ports->size < nmedia || call_str_setz(&p->laddr, laddr) == -1) {
 		snprintf(err, errlen, "malformed leg_alloc reply");
-		goto done;
+		return -1;
 	}
 	p->lfamily = fam == 6 ? 6 : 4;
 	for (i = 0; i < nmedia; i++) {
@@ -114,55 +113,114 @@ relay_leg_alloc(struct relay *r, const char *call, struct party *p,
 		    ipc_obj_uint(&o->via.array.ptr[1], &rtcp) == -1 ||
 		    rtp > 65535 || rtcp > 65535) {
 			snprintf(err, errlen, "malformed leg_alloc reply");
-			goto done;
+			return -1;
 		}
-		p->media[i].local_rtp = (unsigned)rtp;
-		p->media[i].local_rtcp = (unsigned)rtcp;
+		p->media[i].local_rtp = (uint16_t)rtp;
+		p->media[i].local_rtcp = (uint16_t)rtcp;
 	}
-	rc = 0;
- done:
-	ipc_r_free(&rr);
-	return rc;
+	return 0;
+}
+
+static void
+relay_leg_update_w(struct ipc_w *w, uint64_t id, const char *call,
+    const struct party *p, const char *peer, int with_media)
+{
+	size_t	 i, n = 0;
+
+	if (with_media)
+		for (i = 0; i < p->nmedia; i++)
+			if (p->media[i].rtp != 0 && p->media[i].addr[0] != '\0')
+				n++;
+	ipc_w_init(w);
+	ipc_w_begin(w, IPC_OP_LEG_UPDATE, id, 3 + (peer != NULL));
+	ipc_w_str(w, "call", call);
+	ipc_w_str(w, "leg", p->leg);
+	if (peer != NULL)
+		ipc_w_str(w, "peer", peer);
+	ipc_w_key(w, "media");
+	msgpack_pack_array(&w->pk, n);
+	for (i = 0; with_media && i < p->nmedia; i++) {
+		const struct media	*m = &p->media[i];
+
+		if (m->rtp == 0 || m->addr[0] == '\0')
+			continue;
+		msgpack_pack_map(&w->pk, 4);
+		ipc_w_uint(w, "index", i + 1);
+		ipc_w_str(w, "addr", m->addr);
+		ipc_w_uint(w, "rtp", m->rtp);
+		ipc_w_uint(w, "rtcp", m->rtcp);
+	}
+}
+
+int
+relay_legs(struct relay *r, const char *call, const struct relay_leg_op *ops,
+    size_t n, char *err, size_t errlen)
+{
+	struct ipc_w		 w[RELAY_MAX_OPS];
+	const struct ipc_w	*wp[RELAY_MAX_OPS];
+	struct ipc_r		 rr[RELAY_MAX_OPS];
+	uint64_t		 id[RELAY_MAX_OPS];
+	size_t			 i;
+	int			 rc, failed = 0;
+
+	if (n == 0 || n > RELAY_MAX_OPS) {
+		snprintf(err, errlen, "bad relayd request batch");
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		id[i] = ipc_client_next_id(r->client);
+		if (ops[i].alloc)
+			relay_leg_alloc_w(&w[i], id[i], call, ops[i].p,
+			    ops[i].nmedia);
+		else
+			relay_leg_update_w(&w[i], id[i], call, ops[i].p,
+			    ops[i].peer, ops[i].with_media);
+		wp[i] = &w[i];
+	}
+	rc = ipc_client_call_many(r->client, wp, id, n, r->timeout_ms, rr);
+	r->down = 0;
+	for (i = 0; rc == -1 && i < n; i++)
+		if (rr[i].root == NULL)
+			r->down = 1;
+	/* the first failure in request order is the one to report: relayd
+	 * ran them in that order, and what follows may only echo it */
+	for (i = 0; i < n; i++) {
+		if (!failed) {
+			if (rr[i].root == NULL) {
+				snprintf(err, errlen, "%s", rr[i].error[0] ?
+				    rr[i].error : "relayd unreachable");
+				failed = 1;
+			} else if (!rr[i].ok) {
+				snprintf(err, errlen, "%s", rr[i].error[0] ?
+				    rr[i].error : "relayd failed");
+				failed = 1;
+			} else if (ops[i].alloc && relay_leg_alloc_r(&rr[i],
+			    ops[i].p, ops[i].nmedia, err, errlen) == -1)
+				failed = 1;
+		}
+		ipc_r_free(&rr[i]);
+		ipc_w_free(&w[i]);
+	}
+	return failed ? -1 : 0;
+}
+
+int
+relay_leg_alloc(struct relay *r, const char *call, struct party *p,
+    size_t nmedia, char *err, size_t errlen)
+{
+	struct relay_leg_op	 op = { .alloc = 1, .p = p, .nmedia = nmedia };
+
+	return relay_legs(r, call, &op, 1, err, errlen);
 }
 
 int
 relay_leg_update(struct relay *r, const char *call, const struct party *p,
     const char *peer, int with_media, char *err, size_t errlen)
 {
-	struct ipc_w	 w;
-	struct ipc_r	 rr;
-	uint64_t	 id = ipc_client_next_id(r->client);
-	size_t		 i, n = 0;
-	int		 rc;
+	struct relay_leg_op	 op = { .p = (struct party *)p, .peer = peer,
+	    .with_media = with_media };
 
-	if (with_media)
-		for (i = 0; i < p->nmedia; i++)
-			if (p->media[i].rtp != 0 && p->media[i].addr[0] != '\0')
-				n++;
-	ipc_w_init(&w);
-	ipc_w_begin(&w, IPC_OP_LEG_UPDATE, id, 3 + (peer != NULL));
-	ipc_w_str(&w, "call", call);
-	ipc_w_str(&w, "leg", p->leg);
-	if (peer != NULL)
-		ipc_w_str(&w, "peer", peer);
-	ipc_w_key(&w, "media");
-	msgpack_pack_array(&w.pk, n);
-	for (i = 0; with_media && i < p->nmedia; i++) {
-		const struct media	*m = &p->media[i];
-
-		if (m->rtp == 0 || m->addr[0] == '\0')
-			continue;
-		msgpack_pack_map(&w.pk, 4);
-		ipc_w_uint(&w, "index", i + 1);
-		ipc_w_str(&w, "addr", m->addr);
-		ipc_w_uint(&w, "rtp", m->rtp);
-		ipc_w_uint(&w, "rtcp", m->rtcp);
-	}
-	rc = relay_call(r, &w, id, &rr);
-	if (rc == -1)
-		snprintf(err, errlen, "%s", rr.error);
-	ipc_r_free(&rr);
-	return rc;
+	return relay_legs(r, call, &op, 1, err, errlen);
 }
 
 int

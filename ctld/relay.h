@@ -32,6 +32,22 @@ int	relay_leg_alloc(struct relay *, const char *call, struct party *p,
 int	relay_leg_update(struct relay *, const char *call,
 	    const struct party *p, const char *peer, int with_media,
 	    char *err, size_t errlen);
+/*
+ * One leg_alloc or leg_update of a batch.  relay_legs() sends the whole
+ * batch before it reads a reply (one round trip instead of n: relayd runs
+ * them in order), fills what each leg_alloc returns as relay_leg_alloc()
+ * does, and returns 0, or -1 with the first failure in order in err.
+ */
+#define RELAY_MAX_OPS	4
+struct relay_leg_op {
+	int		 alloc;		/* leg_alloc, else leg_update */
+	struct party	*p;
+	size_t		 nmedia;	/* leg_alloc */
+	const char	*peer;		/* leg_update */
+	int		 with_media;	/* leg_update */
+};
+int	relay_legs(struct relay *, const char *call,
+	    const struct relay_leg_op *, size_t n, char *err, size_t errlen);
 /* call_delete of the whole call (leg NULL) or one leg; on 0, *r holds the
  * reply (its "legs" is call_query's structure); free it with ipc_r_free().
  * -1: r->error says why (r freed by the caller either way). */

@@ -16,19 +16,62 @@
 #include "ctld/relay.h"
 #include "ctld/session.h"
 
-void
-session_save(struct ctld *c, const struct call *call)
+static void
+session_write(struct ctld *c, const struct call *call)
 {
 	msgpack_sbuffer	 sb;
 
-	if (c->store == NULL)
-		return;
 	msgpack_sbuffer_init(&sb);
 	record_encode(&sb, call, c->cfg->node_id);
 	if (store_call_put(c->store, call->id, call->created,
 	    call->last_signal, sb.data, sb.size) == 1)
 		log_debug("[%s] Redis unavailable, record queued", call->id);
 	msgpack_sbuffer_destroy(&sb);
+}
+
+/*
+ * The write waits for Redis's EXEC reply (one round trip), so a command
+ * only marks its call here and session_flush() writes it once the reply
+ * has gone out: Redis stays off the ng reply's path, and a call changed
+ * twice before a flush is written once.
+ */
+void
+session_save(struct ctld *c, struct call *call)
+{
+	if (c->store == NULL || call->dirty)
+		return;
+	call->dirty = 1;
+	call->dnext = c->dirty;
+	c->dirty = call;
+}
+
+void
+session_flush(struct ctld *c)
+{
+	struct call	*call;
+
+	while ((call = c->dirty) != NULL) {
+		c->dirty = call->dnext;
+		call->dnext = NULL;
+		call->dirty = 0;
+		session_write(c, call);
+	}
+}
+
+static void
+session_unmark(struct ctld *c, struct call *call)
+{
+	struct call	**pp;
+
+	if (!call->dirty)
+		return;
+	for (pp = &c->dirty; *pp != NULL; pp = &(*pp)->dnext)
+		if (*pp == call) {
+			*pp = call->dnext;
+			break;
+		}
+	call->dnext = NULL;
+	call->dirty = 0;
 }
 
 /* Adds an ended call's life to the duration totals of `statistics`. */
@@ -86,6 +129,7 @@ session_end(struct ctld *c, struct call **cp, enum session_end why,
 	}
 	if (call_has_srtp(call))
 		session_forget(c, call, NULL);
+	session_unmark(c, call);
 	if (c->store != NULL)
 		store_call_del(c->store, call->id);
 	if (why != SESSION_ABORTED)
@@ -241,7 +285,8 @@ session_refresh(struct ctld *c, uint64_t now_ms)
 		if (now_ms - call->saved_ms < period)
 			continue;
 		call->saved_ms = now_ms;
-		session_save(c, call);
+		session_unmark(c, call);
+		session_write(c, call);
 		n++;
 	}
 }
@@ -250,30 +295,16 @@ static void
 session_restore_one(void *arg, const char *id, const void *data, size_t len)
 {
 	struct ctld	*c = arg;
-	struct call	*tmp, *call;
-	size_t		 i;
+	struct call	*call;
 
-	if ((tmp = calloc(1, sizeof(*tmp))) == NULL)
-		return;
-	if (record_decode(data, len, tmp) == -1 || strcmp(tmp->id, id) != 0 ||
-	    calls_find(c->calls, tmp->id, strlen(tmp->id)) != NULL ||
-	    (call = calls_add(c->calls, tmp->id, strlen(tmp->id))) == NULL) {
+	if ((call = record_decode(data, len)) == NULL ||
+	    strcmp(call->id, id) != 0 ||
+	    calls_find(c->calls, call->id, strlen(call->id)) != NULL) {
 		log_warnx("[%s] unreadable call record in Redis, skipped", id);
-		for (i = 0; i < tmp->nparty; i++)
-			free(tmp->party[i].media);
-		free(tmp);
+		call_destroy(&call);
 		return;
 	}
-	call->created = tmp->created;
-	call->created_us = tmp->created_us;
-	call->last_signal = tmp->last_signal;
-	call->delete_at_ms = tmp->delete_at_ms;
-	call->nparty = tmp->nparty;
-	call->next_untagged = tmp->next_untagged;
-	call->next_leg = tmp->next_leg;
-	call->srtp = tmp->srtp;
-	memcpy(call->party, tmp->party, sizeof(call->party));
-	free(tmp);
+	calls_insert(c->calls, call);
 }
 
 int

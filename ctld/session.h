@@ -26,8 +26,12 @@ enum session_end {
 	SESSION_ABORTED		/* offer failed: never counted as created */
 };
 
-/* Writes (or queues) the call's record in Redis; no-op without a store. */
-void	session_save(struct ctld *, const struct call *);
+/* Marks the call's record to be written to Redis by the next
+ * session_flush(); no-op without a store. */
+void	session_save(struct ctld *, struct call *);
+/* Writes (or queues, Redis being down) the records of the marked calls:
+ * called once a command's reply is sent, and every loop turn. */
+void	session_flush(struct ctld *);
 /* Frees the call everywhere: relayd (unless it is known gone), Redis,
  * ctld.  *cp is NULLed.  When final is not NULL (zeroed by the caller)
  * and relayd answered, final holds the call_delete reply (final->root

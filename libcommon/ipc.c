@@ -627,42 +627,69 @@ int
 ipc_client_call(struct ipc_client *c, const struct ipc_w *w, uint64_t id,
     int timeout_ms, struct ipc_r *r)
 {
+	const struct ipc_w	*ws[1] = { w };
+
+	return ipc_client_call_many(c, ws, &id, 1, timeout_ms, r);
+}
+
+/*
+ * All requests go out before the first reply is read: the peer's ROUTER
+ * hands them to its loop in order, so n requests cost one round trip of
+ * thread hand-offs instead of n.
+ */
+int
+ipc_client_call_many(struct ipc_client *c, const struct ipc_w *const *w,
+    const uint64_t *id, size_t n, int timeout_ms, struct ipc_r *r)
+{
 	int64_t	 deadline = zclock_mono() + timeout_ms;
 	void	*h;
+	size_t	 i, sent, got = 0, total = n;
 
-	memset(r, 0, sizeof(*r));
-	msgpack_unpacked_init(&r->u);
+	for (i = 0; i < n; i++) {
+		memset(&r[i], 0, sizeof(r[i]));
+		msgpack_unpacked_init(&r[i].u);
+	}
 	if (c->dealer == NULL &&
 	    (c->dealer = ipc_client_socket(c->endpoint)) == NULL) {
-		snprintf(r->error, sizeof(r->error), "no socket for %.200s",
-		    c->endpoint);
+		for (i = 0; i < n; i++)
+			snprintf(r[i].error, sizeof(r[i].error),
+			    "no socket for %.200s", c->endpoint);
 		return -1;
 	}
 	h = zsock_resolve(c->dealer);
 	/* With ZMQ_IMMEDIATE a send fails with EAGAIN until the connection
 	 * is up (just created, or the peer is restarting): retry until the
 	 * deadline rather than fail a request that would succeed 1 ms later. */
-	while (zmq_send(h, w->sb.data, w->sb.size, ZMQ_DONTWAIT) == -1) {
-		if ((zmq_errno() != EAGAIN && zmq_errno() != EINTR) ||
-		    zclock_mono() >= deadline) {
-			snprintf(r->error, sizeof(r->error),
-			    "peer unavailable: %s", zmq_strerror(zmq_errno()));
-			return -1;
+	for (sent = 0; sent < n; sent++)
+		while (zmq_send(h, w[sent]->sb.data, w[sent]->sb.size,
+		    ZMQ_DONTWAIT) == -1) {
+			if ((zmq_errno() != EAGAIN && zmq_errno() != EINTR) ||
+			    zclock_mono() >= deadline) {
+				for (i = sent; i < n; i++)
+					snprintf(r[i].error, sizeof(r[i].error),
+					    "peer unavailable: %s",
+					    zmq_strerror(zmq_errno()));
+				if (sent == 0)
+					return -1;
+				n = sent;	/* collect what went out */
+				goto wait;
+			}
+			zclock_sleep(2);
 		}
-		zclock_sleep(2);
-	}
-	for (;;) {
+ wait:
+	while (got < n) {
 		int64_t		 left = deadline - zclock_mono();
 		zmq_pollitem_t	 pi = { h, 0, ZMQ_POLLIN, 0 };
 		zmq_msg_t	 m;
-		int		 n;
+		struct ipc_r	 t;
+		int		 k;
 
 		if (left <= 0)
 			break;
-		n = zmq_poll(&pi, 1, (long)left);
-		if (n == -1 && zmq_errno() == EINTR)
+		k = zmq_poll(&pi, 1, (long)left);
+		if (k == -1 && zmq_errno() == EINTR)
 			continue;
-		if (n <= 0)
+		if (k <= 0)
 			break;
 		zmq_msg_init(&m);
 		if (zmq_msg_recv(&m, h, ZMQ_DONTWAIT) == -1) {
@@ -674,24 +701,34 @@ ipc_client_call(struct ipc_client *c, const struct ipc_w *w, uint64_t id,
 			zmq_msg_close(&m);
 			continue;
 		}
-		ipc_r_free(r);
-		if (ipc_r_parse(r, zmq_msg_data(&m), zmq_msg_size(&m)) == -1 ||
-		    !r->is_reply || r->id != id) {
-			zmq_msg_close(&m);
+		k = ipc_r_parse(&t, zmq_msg_data(&m), zmq_msg_size(&m));
+		zmq_msg_close(&m);
+		for (i = 0; k == 0 && t.is_reply && i < n; i++)
+			if (t.id == id[i] && r[i].root == NULL)
+				break;
+		if (k == -1 || !t.is_reply || i == n) {
+			ipc_r_free(&t);
 			continue;	/* stale or malformed: drop */
 		}
-		zmq_msg_close(&m);
-		return 0;
+		ipc_r_free(&r[i]);
+		r[i] = t;
+		r[i].root = &r[i].u.data;
+		got++;
 	}
-	ipc_r_free(r);
-	memset(r, 0, sizeof(*r));
-	msgpack_unpacked_init(&r->u);
-	snprintf(r->error, sizeof(r->error), "timeout after %d ms", timeout_ms);
-	/* a late reply would sit in the queue; a new socket drops it and
-	 * re-establishes the connection to a restarted peer */
-	zsock_destroy(&c->dealer);
-	c->dealer = ipc_client_socket(c->endpoint);
-	if (c->dealer == NULL)
-		log_warnx("ipc: cannot recreate client for %s", c->endpoint);
+	if (got == n && n == total)
+		return 0;
+	for (i = 0; i < total; i++)
+		if (r[i].root == NULL && r[i].error[0] == '\0')
+			snprintf(r[i].error, sizeof(r[i].error),
+			    "timeout after %d ms", timeout_ms);
+	if (got < n) {
+		/* a late reply would sit in the queue; a new socket drops it
+		 * and re-establishes the connection to a restarted peer */
+		zsock_destroy(&c->dealer);
+		c->dealer = ipc_client_socket(c->endpoint);
+		if (c->dealer == NULL)
+			log_warnx("ipc: cannot recreate client for %s",
+			    c->endpoint);
+	}
 	return -1;
 }

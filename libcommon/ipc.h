@@ -168,6 +168,13 @@ uint64_t ipc_client_next_id(struct ipc_client *);
  * freed with ipc_r_free() either way. */
 int	ipc_client_call(struct ipc_client *, const struct ipc_w *, uint64_t id,
 	    int timeout_ms, struct ipc_r *r);
+/* Sends n requests at once (each begun with its own id) and waits up to
+ * timeout_ms in all for their replies, r[i] for w[i].  Returns 0 when
+ * every reply came (check each r[i].ok), or -1: a request without a reply
+ * has r[i].root NULL and the reason in r[i].error.  Every r[i] must be
+ * freed with ipc_r_free() either way. */
+int	ipc_client_call_many(struct ipc_client *, const struct ipc_w *const *w,
+	    const uint64_t *id, size_t n, int timeout_ms, struct ipc_r *r);
 
 /* A SUB socket connected to endpoint, subscribed to everything. */
 zsock_t	*ipc_sub(const char *endpoint);

@@ -7,9 +7,21 @@
  * that call (a put after a put replaces it, a delete replaces a put), so
  * the backlog is bounded by the number of calls and replays converge on
  * the state ctld has now.
+ *
+ * Writes are pipelined: store_call_put()/store_call_del() send the whole
+ * MULTI ... EXEC and return; the replies are read later (store_tick(),
+ * or before the next write), so the caller never waits for Redis.  Until
+ * its EXEC reply arrives an operation sits in the in-flight FIFO (Redis
+ * answers in order); a connection lost, an EXEC refused or replies later
+ * than STORE_TIMEOUT_MS move it back to the pending table, in order, so
+ * the latest operation of each call is the one replayed.
  */
+#include <poll.h>
 #include <sys/time.h>
 
+#include <time.h>
+
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,8 +45,22 @@ struct store_pending {
 	size_t			 len;
 };
 
+struct store_flight {
+	struct store_flight	*next;
+	enum store_op		 op;
+	int			 replies;	/* still to read */
+	int			 failed;	/* a reply was an error */
+	uint64_t		 sent_ms;
+	uint64_t		 created, last_signal;
+	char			*id;
+	void			*data;
+	size_t			 len;
+};
+
 struct store {
 	redisContext		*ctx;
+	struct store_flight	*fhead, *ftail;
+	size_t			 nflight;
 	int			 unix_sock;
 	char			 path[CONFIG_STRLEN];	/* unix path or host */
 	int			 port;
@@ -61,6 +87,17 @@ store_node_key(char *dst, size_t len, const char *node)
 	int	 n = snprintf(dst, len, "rtpsec:node:%s:calls", node);
 
 	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+static void	store_drain(struct store *);
+
+static uint64_t
+store_now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static unsigned
@@ -125,12 +162,45 @@ store_pending_add(struct store *s, enum store_op op, const char *id,
 }
 
 static void
+store_flight_free(struct store_flight *f)
+{
+	free(f->id);
+	free(f->data);
+	free(f);
+}
+
+/* Pops the oldest in-flight operation; back to pending unless done. */
+static void
+store_flight_pop(struct store *s, int done)
+{
+	struct store_flight	*f = s->fhead, *n;
+
+	s->fhead = f->next;
+	if (s->fhead == NULL)
+		s->ftail = NULL;
+	s->nflight--;
+	/* a later operation of the same call, still in flight, supersedes
+	 * this one: replaying this one after it would undo it */
+	for (n = s->fhead; !done && n != NULL; n = n->next)
+		if (strcmp(n->id, f->id) == 0)
+			done = 1;
+	if (!done) {
+		s->errors++;
+		store_pending_add(s, f->op, f->id, f->created, f->last_signal,
+		    f->data, f->len);
+	}
+	store_flight_free(f);
+}
+
+static void
 store_disconnect(struct store *s)
 {
 	if (s->ctx != NULL) {
 		redisFree(s->ctx);
 		s->ctx = NULL;
 	}
+	while (s->fhead != NULL)
+		store_flight_pop(s, 0);
 }
 
 static int
@@ -195,6 +265,7 @@ store_destroy(struct store **sp)
 
 	if (s == NULL)
 		return;
+	store_drain(s);
 	if (s->npending > 0)
 		log_warnx("store: %zu record writes lost at exit", s->npending);
 	for (i = 0; i < STORE_BUCKETS; i++)
@@ -207,41 +278,110 @@ store_destroy(struct store **sp)
 	*sp = NULL;
 }
 
-/* Reads n replies of a pipelined MULTI ... EXEC; 0 when all went well. */
-static int
-store_exec_replies(struct store *s, int n)
+/* Takes one reply for the oldest in-flight operation. */
+static void
+store_flight_reply(struct store *s, redisReply *r)
 {
-	redisReply	*r;
-	int		 i, rc = 0;
+	struct store_flight	*f = s->fhead;
 
-	for (i = 0; i < n; i++) {
-		if (redisGetReply(s->ctx, (void **)&r) != REDIS_OK) {
-			log_warnx("store: Redis: %s", s->ctx->errstr);
-			store_disconnect(s);
-			return -1;
-		}
-		if (r->type == REDIS_REPLY_ERROR ||
-		    (i == n - 1 && r->type != REDIS_REPLY_ARRAY)) {
-			log_warnx("store: Redis refused a write: %s",
-			    r->type == REDIS_REPLY_ERROR ? r->str : "aborted");
-			rc = -1;
-		}
+	if (f == NULL) {
 		freeReplyObject(r);
+		return;
 	}
-	return rc;
+	if (r->type == REDIS_REPLY_ERROR ||
+	    (f->replies == 1 && r->type != REDIS_REPLY_ARRAY)) {
+		log_warnx("[%s] store: Redis refused a write: %s", f->id,
+		    r->type == REDIS_REPLY_ERROR ? r->str : "aborted");
+		f->failed = 1;
+	}
+	freeReplyObject(r);
+	if (--f->replies == 0)
+		store_flight_pop(s, !f->failed);
 }
 
+/* Reads the replies that have arrived, waiting up to wait_ms for more
+ * while operations are in flight (0: only what is there).  -1 when the
+ * connection failed (in-flight operations are pending again). */
+static int
+store_read(struct store *s, int wait_ms)
+{
+	struct pollfd	 pfd;
+	redisReply	*r;
+	int		 n;
+
+	while (s->ctx != NULL && s->nflight > 0) {
+		pfd.fd = s->ctx->fd;
+		pfd.events = POLLIN;
+		n = poll(&pfd, 1, wait_ms);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == 0)
+			return 0;
+		if (n == -1 || redisBufferRead(s->ctx) != REDIS_OK)
+			goto fail;
+		for (;;) {
+			r = NULL;
+			if (redisGetReplyFromReader(s->ctx, (void **)&r) !=
+			    REDIS_OK)
+				goto fail;
+			if (r == NULL)
+				break;
+			store_flight_reply(s, r);
+		}
+	}
+	return 0;
+ fail:
+	log_warnx("store: Redis: %s", s->ctx->errstr[0] ? s->ctx->errstr :
+	    "connection lost");
+	store_disconnect(s);
+	return -1;
+}
+
+/* Waits (up to STORE_TIMEOUT_MS per read) until nothing is in flight. */
+static void
+store_drain(struct store *s)
+{
+	uint64_t	 deadline = store_now_ms() + STORE_TIMEOUT_MS;
+
+	while (s->ctx != NULL && s->nflight > 0) {
+		if (store_now_ms() >= deadline) {
+			log_warnx("store: Redis did not answer in %d ms",
+			    STORE_TIMEOUT_MS);
+			store_disconnect(s);
+			return;
+		}
+		if (store_read(s, STORE_TIMEOUT_MS) == -1)
+			return;
+	}
+}
+
+/* Sends one operation's MULTI ... EXEC without waiting for the replies;
+ * 0, or -1 (not sent: the caller keeps it pending). */
 static int
 store_write(struct store *s, enum store_op op, const char *id,
     uint64_t created, uint64_t last_signal, const void *data, size_t len)
 {
-	char		 key[STORE_KEYLEN], ver[8], cr[24], ls[24], ttl[24];
-	const char	*argv[12];
-	size_t		 argl[12];
-	int		 i;
+	char			 key[STORE_KEYLEN], ver[8], cr[24], ls[24], ttl[24];
+	const char		*argv[12];
+	size_t			 argl[12];
+	struct store_flight	*f;
+	int			 i, done = 0;
 
 	if (s->ctx == NULL || store_call_key(key, sizeof(key), id) == -1)
 		return -1;
+	if ((f = calloc(1, sizeof(*f))) == NULL ||
+	    (f->id = strdup(id)) == NULL ||
+	    (len > 0 && (f->data = malloc(len)) == NULL)) {
+		if (f != NULL)
+			store_flight_free(f);
+		return -1;
+	}
+	f->op = op;
+	f->created = created;
+	f->last_signal = last_signal;
+	if (len > 0)
+		memcpy(f->data, data, len);
+	f->len = len;
 	redisAppendCommand(s->ctx, "MULTI");
 	if (op == STORE_PUT) {
 		snprintf(ver, sizeof(ver), "%d", STORE_VERSION);
@@ -261,12 +401,27 @@ store_write(struct store *s, enum store_op op, const char *id,
 		redisAppendCommandArgv(s->ctx, 12, argv, argl);
 		redisAppendCommand(s->ctx, "EXPIRE %s %s", key, ttl);
 		redisAppendCommand(s->ctx, "SADD %s %s", s->node_key, id);
+		f->replies = 5;
 	} else {
 		redisAppendCommand(s->ctx, "DEL %s", key);
 		redisAppendCommand(s->ctx, "SREM %s %s", s->node_key, id);
+		f->replies = 4;
 	}
 	redisAppendCommand(s->ctx, "EXEC");
-	return store_exec_replies(s, op == STORE_PUT ? 5 : 4);
+	f->sent_ms = store_now_ms();
+	if (s->ftail != NULL)
+		s->ftail->next = f;
+	else
+		s->fhead = f;
+	s->ftail = f;
+	s->nflight++;
+	while (!done)
+		if (redisBufferWrite(s->ctx, &done) != REDIS_OK) {
+			log_warnx("store: Redis: %s", s->ctx->errstr);
+			store_disconnect(s);	/* f is pending now */
+			return 1;
+		}
+	return 0;
 }
 
 static int
@@ -274,15 +429,21 @@ store_do(struct store *s, enum store_op op, const char *id, uint64_t created,
     uint64_t last_signal, const void *data, size_t len)
 {
 	char	 key[STORE_KEYLEN];
+	int	 rc;
 
 	if (store_call_key(key, sizeof(key), id) == -1)
 		return -1;
-	if (store_write(s, op, id, created, last_signal, data, len) == 0) {
+	/* take what Redis has answered so far (never waits) */
+	(void)store_read(s, 0);
+	if ((rc = store_write(s, op, id, created, last_signal, data,
+	    len)) == 0) {
 		store_pending_drop(s, id);
 		return 0;
 	}
-	s->errors++;
-	store_pending_add(s, op, id, created, last_signal, data, len);
+	if (rc == -1) {
+		s->errors++;
+		store_pending_add(s, op, id, created, last_signal, data, len);
+	}
 	return 1;
 }
 
@@ -305,6 +466,15 @@ store_tick(struct store *s, uint64_t now_ms)
 	struct store_pending	*p;
 	size_t			 i, done = 0;
 
+	(void)store_read(s, 0);
+	if (s->fhead != NULL && now_ms - s->fhead->sent_ms > STORE_TIMEOUT_MS) {
+		log_warnx("store: Redis did not answer in %d ms, reconnecting",
+		    STORE_TIMEOUT_MS);
+		store_disconnect(s);
+		s->last_try_ms = now_ms;
+	}
+	if (s->npending == 0 && s->ctx != NULL)
+		return;
 	if (s->ctx == NULL) {
 		if (now_ms - s->last_try_ms < STORE_RETRY_MS)
 			return;
@@ -314,19 +484,24 @@ store_tick(struct store *s, uint64_t now_ms)
 	}
 	for (i = 0; i < STORE_BUCKETS && s->ctx != NULL; i++)
 		while ((p = s->pending[i]) != NULL) {
+			s->pending[i] = p->next;
+			s->npending--;
+			/* in flight from here: a failure makes it pending
+			 * again (store_disconnect) */
 			if (store_write(s, p->op, p->id, p->created,
 			    p->last_signal, p->data, p->len) == -1) {
+				p->next = s->pending[i];
+				s->pending[i] = p;
+				s->npending++;
 				s->errors++;
 				s->last_try_ms = now_ms;
 				return;
 			}
-			s->pending[i] = p->next;
 			store_pending_free(p);
-			s->npending--;
 			done++;
 		}
 	if (done > 0)
-		log_info("store: %zu queued record writes done", done);
+		log_info("store: %zu queued record writes sent", done);
 }
 
 int
@@ -337,6 +512,7 @@ store_calls_load(struct store *s, store_load_fn fn, void *arg)
 	size_t		 i;
 	int		 n = 0;
 
+	store_drain(s);
 	if (s->ctx == NULL && store_connect(s) == -1)
 		return -1;
 	if ((m = redisCommand(s->ctx, "SMEMBERS %s", s->node_key)) == NULL) {

@@ -9,10 +9,12 @@
  * Every write is one MULTI/EXEC transaction; calls are found through the
  * node set, never with KEYS.
  *
- * Redis must never slow the ng path down: connect and command timeouts are
- * short (STORE_TIMEOUT_MS).  While Redis is down, writes are kept (the
- * latest per call) and store_tick() reconnects every second and writes
- * them all back.  Failed attempts are counted (store_errors()).
+ * Redis must never slow the ng path down: writes are pipelined (sent at
+ * once, their replies read by store_tick() or the next write, never
+ * waited for), and connect and reply timeouts are short
+ * (STORE_TIMEOUT_MS).  While Redis is down, writes are kept (the latest
+ * per call) and store_tick() reconnects every second and writes them all
+ * back.  Failed attempts are counted (store_errors()).
  */
 #ifndef RTPSEC_STORE_H
 #define RTPSEC_STORE_H
@@ -34,13 +36,16 @@ struct store	*store_new(const char *spec, const char *node, int call_ttl);
 void		 store_destroy(struct store **);
 
 /* Writes (or queues, when Redis is down) the record of call id.  data is
- * copied.  Returns 0 when written now, 1 when queued, -1 on a bad id. */
+ * copied.  Returns 0 when sent (Redis's answer is read later; a refusal
+ * or a lost connection queues it again), 1 when queued, -1 on a bad id. */
 int		 store_call_put(struct store *, const char *id,
 		    uint64_t created, uint64_t last_signal,
 		    const void *data, size_t len);
 /* Removes the record and its node-set entry (or queues it). 0, 1, -1. */
 int		 store_call_del(struct store *, const char *id);
-/* Reconnects (every STORE_RETRY_MS) and writes queued operations back. */
+/* Reads Redis's answers to the writes sent, reconnects (every
+ * STORE_RETRY_MS) and writes queued operations back.  Call it every loop
+ * turn. */
 void		 store_tick(struct store *, uint64_t now_ms);
 
 /* Calls fn for each record of this node (SMEMBERS of the node set, then

@@ -33,16 +33,6 @@ test_keys(void **state)
 }
 
 static void
-free_call(struct call *c)
-{
-	size_t	 i;
-
-	for (i = 0; i < c->nparty; i++)
-		free(c->party[i].media);
-	free(c);
-}
-
-static void
 test_record_roundtrip(void **state)
 {
 	struct calls	*cs = calls_new();
@@ -59,16 +49,17 @@ test_record_roundtrip(void **state)
 	b = call_party_add(c, NULL, 0, 1795356510);
 	c->party[a].peer = b;
 	c->party[b].peer = a;
-	strcpy(c->party[a].label, "caller");
-	strcpy(c->party[b].via_branch, "z9hG4bK-1");
-	strcpy(c->party[a].laddr, "127.0.0.1");
+	assert_int_equal(call_str_setz(&c->party[a].label, "caller"), 0);
+	assert_int_equal(call_str_setz(&c->party[b].via_branch, "z9hG4bK-1"),
+	    0);
+	assert_int_equal(call_str_setz(&c->party[a].laddr, "127.0.0.1"), 0);
 	c->party[a].lfamily = 4;
 	c->party[a].have_sdp = 1;
 	assert_int_equal(party_set_nmedia(&c->party[a], 2), 0);
-	strcpy(c->party[a].media[0].type, "audio");
-	strcpy(c->party[a].media[0].proto, "RTP/AVP");
-	strcpy(c->party[a].media[0].codec, "PCMU/8000");
-	strcpy(c->party[a].media[0].addr, "127.0.0.2");
+	assert_int_equal(call_str_setz(&c->party[a].media[0].type, "audio"), 0);
+	assert_int_equal(call_str_setz(&c->party[a].media[0].proto, "RTP/AVP"), 0);
+	assert_int_equal(call_str_setz(&c->party[a].media[0].codec, "PCMU/8000"), 0);
+	assert_int_equal(call_str_setz(&c->party[a].media[0].addr, "127.0.0.2"), 0);
 	c->party[a].media[0].family = 4;
 	c->party[a].media[0].rtp = 47516;
 	c->party[a].media[0].rtcp = 47517;
@@ -78,8 +69,7 @@ test_record_roundtrip(void **state)
 
 	msgpack_sbuffer_init(&sb);
 	record_encode(&sb, c, "node1");
-	d = calloc(1, sizeof(*d));
-	assert_int_equal(record_decode(sb.data, sb.size, d), 0);
+	assert_non_null(d = record_decode(sb.data, sb.size));
 	assert_string_equal(d->id, "rt-1@x");
 	assert_int_equal(d->created, 1795356510);
 	assert_int_equal(d->created_us, 90004);
@@ -101,25 +91,20 @@ test_record_roundtrip(void **state)
 	assert_int_equal(d->party[0].media[1].family, 6);
 	assert_int_equal(d->party[0].have_sdp, 1);
 	assert_int_equal(d->delete_at_ms, 0);
-	free_call(d);
+	call_destroy(&d);
 
 	/* pending deletion survives as "reap at once" */
 	c->delete_at_ms = 123456;
 	msgpack_sbuffer_clear(&sb);
 	record_encode(&sb, c, "node1");
-	d = calloc(1, sizeof(*d));
-	assert_int_equal(record_decode(sb.data, sb.size, d), 0);
+	assert_non_null(d = record_decode(sb.data, sb.size));
 	assert_int_equal(d->delete_at_ms, 1);
-	free_call(d);
+	call_destroy(&d);
 
 	/* trailing bytes and truncation are refused */
-	d = calloc(1, sizeof(*d));
 	msgpack_sbuffer_write(&sb, "\xc0", 1);
-	assert_int_equal(record_decode(sb.data, sb.size, d), -1);
-	free_call(d);
-	d = calloc(1, sizeof(*d));
-	assert_int_equal(record_decode(sb.data, sb.size / 2, d), -1);
-	free_call(d);
+	assert_null(record_decode(sb.data, sb.size));
+	assert_null(record_decode(sb.data, sb.size / 2));
 	msgpack_sbuffer_destroy(&sb);
 	calls_destroy(&cs);
 }
@@ -142,12 +127,11 @@ test_record_tolerant(void **state)
 	ipc_pack_str(&pk, "min");
 	ipc_pack_str(&pk, "future");
 	msgpack_pack_array(&pk, 0);
-	d = calloc(1, sizeof(*d));
-	assert_int_equal(record_decode(sb.data, sb.size, d), 0);
+	assert_non_null(d = record_decode(sb.data, sb.size));
 	assert_string_equal(d->id, "min");
 	assert_int_equal(d->nparty, 0);
 	assert_int_equal(d->next_leg, 1);
-	free_call(d);
+	call_destroy(&d);
 	msgpack_sbuffer_destroy(&sb);
 
 	/* no call-id: refused; not a map: refused */
@@ -156,11 +140,9 @@ test_record_tolerant(void **state)
 	msgpack_pack_map(&pk, 1);
 	ipc_pack_str(&pk, "v");
 	msgpack_pack_uint64(&pk, 1);
-	d = calloc(1, sizeof(*d));
-	assert_int_equal(record_decode(sb.data, sb.size, d), -1);
-	assert_int_equal(record_decode("\x93\x01\x02\x03", 4, d), -1);
-	assert_int_equal(record_decode("", 0, d), -1);
-	free_call(d);
+	assert_null(record_decode(sb.data, sb.size));
+	assert_null(record_decode("\x93\x01\x02\x03", 4));
+	assert_null(record_decode("", 0));
 	msgpack_sbuffer_destroy(&sb);
 }
 
