@@ -14,11 +14,12 @@
  * completes.  One io_uring_enter submits a batch's sends and waits for
  * the next batch: the hot path makes no system call per packet.
  *
- * Waiting: an idle worker sleeps until one completion; a busy one (the
- * last batch had IOU_BUSY packets or more) waits for IOU_WAIT_NR more
- * completions or IOU_WAIT_US, whichever comes first, so that a wake-up
- * carries a batch instead of a packet.  That bounds the delay it adds to
- * a packet by IOU_WAIT_US.
+ * Waiting: an idle worker sleeps until one completion (after reaping the
+ * completions of the sends it just submitted, so that buffers and
+ * counters are current); a busy one (the last batch had IOU_BUSY packets
+ * or more) waits for IOU_WAIT_NR more completions or IOU_WAIT_US,
+ * whichever comes first, so that a wake-up carries a batch instead of a
+ * packet.  That bounds the delay it adds to a packet by IOU_WAIT_US.
  *
  * The control thread never touches a ring: io_add/io_del/io_close queue
  * a command under the worker's lock and write the worker's eventfd, on
@@ -483,17 +484,21 @@ io_uring_run(void *arg)
 	iou_commands(w);
 	pthread_mutex_unlock(&w->mtx);
 	while (!__atomic_load_n(&io->stop, __ATOMIC_RELAXED)) {
-		/* the sends just queued complete at once (MSG_DONTWAIT):
-		 * wait for that many more */
-		want = u->nsend + (busy ? IOU_WAIT_NR : 1);
-		u->nsend = 0;
+		/* the sends just queued complete at once (MSG_DONTWAIT) */
 		if (busy) {
+			/* wait for that many more and a batch */
+			want = u->nsend + IOU_WAIT_NR;
 			ts.tv_sec = 0;
 			ts.tv_nsec = IOU_WAIT_US * 1000;
 			(void)io_uring_submit_and_wait_timeout(&u->ring, &cqe,
 			    want, &ts, NULL);
+		} else if (u->nsend != 0) {
+			/* idle: reap them now (buffers back, counters
+			 * current), wait for the next packet next turn */
+			(void)io_uring_submit(&u->ring);
 		} else
-			(void)io_uring_submit_and_wait(&u->ring, want);
+			(void)io_uring_submit_and_wait(&u->ring, 1);
+		u->nsend = 0;
 		pthread_mutex_lock(&w->mtx);
 		u->nrecv = 0;
 		iou_complete(w);
