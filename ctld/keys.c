@@ -164,6 +164,76 @@ keys_sdes_offer(struct keys *k, const char *call, const char *leg,
 	return rc;
 }
 
+static void
+keys_w_select(struct ipc_w *w, uint64_t id, const char *call,
+    const char *leg, unsigned media, uint32_t tag, const char *suite,
+    unsigned params)
+{
+	keys_begin(w, IPC_OP_SDES_SELECT, id, 8, call, leg, media);
+	ipc_w_uint(w, "tag", tag);
+	ipc_w_str(w, "suite", suite);
+	keys_params(w, params);
+}
+
+static void
+keys_w_answer(struct ipc_w *w, uint64_t id, const char *call,
+    const char *leg, unsigned media, const char *suite, uint32_t tag,
+    int pad, unsigned params)
+{
+	keys_begin(w, IPC_OP_SDES_ANSWER, id, 9, call, leg, media);
+	ipc_w_bool(w, "pad", pad);
+	keys_params(w, params);
+	ipc_w_str(w, "suite", suite);
+	ipc_w_uint(w, "tag", tag);
+}
+
+static void
+keys_w_remote(struct ipc_w *w, uint64_t id, const char *call,
+    const char *leg, unsigned media, const char *line, size_t len)
+{
+	ipc_w_init(w);
+	ipc_w_secret(w);
+	ipc_w_begin(w, IPC_OP_SDES_REMOTE, id, 4);
+	ipc_w_str(w, "call", call);
+	ipc_w_str(w, "leg", leg);
+	ipc_w_uint(w, "media", media);
+	ipc_w_strn(w, "line", line, len);
+}
+
+/*
+ * Two requests in one round trip (keyd serves them in order); 0 when
+ * both succeeded, else -1 with the first failure in err.  rr[0..2) are
+ * freed by the caller either way.
+ */
+static int
+keys_call2(struct keys *k, struct ipc_w w[2], const uint64_t id[2],
+    struct ipc_r rr[2], char *err, size_t errlen)
+{
+	const struct ipc_w	*ws[2] = { &w[0], &w[1] };
+	int			 rc, i;
+
+	rc = ipc_client_call_many(k->client, ws, id, 2, k->timeout_ms, rr);
+	ipc_w_free(&w[0]);
+	ipc_w_free(&w[1]);
+	for (i = 0; i < 2; i++) {
+		if (rr[i].root == NULL) {
+			k->down = 1;
+			k->down_ms = daemon_now_ms();
+			snprintf(err, errlen, "keyd unavailable%s%s",
+			    rr[i].error[0] != '\0' ? ": " : "", rr[i].error);
+			return -1;
+		}
+		if (!rr[i].ok) {
+			k->down = 0;
+			snprintf(err, errlen, "keyd: %s",
+			    rr[i].error[0] != '\0' ? rr[i].error : "failed");
+			return -1;
+		}
+	}
+	k->down = 0;
+	return rc == 0 ? 0 : -1;
+}
+
 int
 keys_sdes_select(struct keys *k, const char *call, const char *leg,
     unsigned media, uint32_t tag, const char *suite, unsigned params,
@@ -174,10 +244,7 @@ keys_sdes_select(struct keys *k, const char *call, const char *leg,
 	uint64_t	 id = ipc_client_next_id(k->client);
 	int		 rc;
 
-	keys_begin(&w, IPC_OP_SDES_SELECT, id, 8, call, leg, media);
-	ipc_w_uint(&w, "tag", tag);
-	ipc_w_str(&w, "suite", suite);
-	keys_params(&w, params);
+	keys_w_select(&w, id, call, leg, media, tag, suite, params);
 	rc = keys_call(k, &w, id, &rr, err, errlen);
 	ipc_r_free(&rr);
 	return rc;
@@ -193,11 +260,7 @@ keys_sdes_answer(struct keys *k, const char *call, const char *leg,
 	uint64_t	 id = ipc_client_next_id(k->client);
 	int		 rc = -1;
 
-	keys_begin(&w, IPC_OP_SDES_ANSWER, id, 9, call, leg, media);
-	ipc_w_bool(&w, "pad", pad);
-	keys_params(&w, params);
-	ipc_w_str(&w, "suite", suite);
-	ipc_w_uint(&w, "tag", tag);
+	keys_w_answer(&w, id, call, leg, media, suite, tag, pad, params);
 	if (keys_call(k, &w, id, &rr, err, errlen) == 0)
 		rc = out == NULL ? 0 : keys_lines(&rr, out, err, errlen);
 	ipc_r_free(&rr);
@@ -213,15 +276,53 @@ keys_sdes_remote(struct keys *k, const char *call, const char *leg,
 	uint64_t	 id = ipc_client_next_id(k->client);
 	int		 rc;
 
-	ipc_w_init(&w);
-	ipc_w_secret(&w);
-	ipc_w_begin(&w, IPC_OP_SDES_REMOTE, id, 4);
-	ipc_w_str(&w, "call", call);
-	ipc_w_str(&w, "leg", leg);
-	ipc_w_uint(&w, "media", media);
-	ipc_w_strn(&w, "line", line, len);
+	keys_w_remote(&w, id, call, leg, media, line, len);
 	rc = keys_call(k, &w, id, &rr, err, errlen);
 	ipc_r_free(&rr);
+	return rc;
+}
+
+int
+keys_sdes_remote_answer(struct keys *k, const char *call, const char *leg,
+    unsigned media, const char *line, size_t len, const char *suite,
+    uint32_t tag, int pad, unsigned params, struct buf *out, char *err,
+    size_t errlen)
+{
+	struct ipc_w	 w[2];
+	struct ipc_r	 rr[2];
+	uint64_t	 id[2];
+	int		 rc;
+
+	id[0] = ipc_client_next_id(k->client);
+	id[1] = ipc_client_next_id(k->client);
+	keys_w_remote(&w[0], id[0], call, leg, media, line, len);
+	keys_w_answer(&w[1], id[1], call, leg, media, suite, tag, pad,
+	    params);
+	rc = keys_call2(k, w, id, rr, err, errlen);
+	if (rc == 0 && out != NULL)
+		rc = keys_lines(&rr[1], out, err, errlen);
+	ipc_r_free(&rr[0]);
+	ipc_r_free(&rr[1]);
+	return rc;
+}
+
+int
+keys_sdes_select_remote(struct keys *k, const char *call, const char *leg,
+    unsigned media, uint32_t tag, const char *suite, unsigned params,
+    const char *line, size_t len, char *err, size_t errlen)
+{
+	struct ipc_w	 w[2];
+	struct ipc_r	 rr[2];
+	uint64_t	 id[2];
+	int		 rc;
+
+	id[0] = ipc_client_next_id(k->client);
+	id[1] = ipc_client_next_id(k->client);
+	keys_w_select(&w[0], id[0], call, leg, media, tag, suite, params);
+	keys_w_remote(&w[1], id[1], call, leg, media, line, len);
+	rc = keys_call2(k, w, id, rr, err, errlen);
+	ipc_r_free(&rr[0]);
+	ipc_r_free(&rr[1]);
 	return rc;
 }
 

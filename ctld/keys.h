@@ -52,6 +52,17 @@ int	keys_sdes_answer(struct keys *, const char *call, const char *leg,
 int	keys_sdes_remote(struct keys *, const char *call, const char *leg,
 	    unsigned media, const char *line, size_t len, char *err,
 	    size_t errlen);
+/* keys_sdes_remote then keys_sdes_answer for the same media, and
+ * keys_sdes_select then keys_sdes_remote, each pair in one round trip to
+ * keyd (which serves them in order).  0, or -1 with the first failure. */
+int	keys_sdes_remote_answer(struct keys *, const char *call,
+	    const char *leg, unsigned media, const char *line, size_t len,
+	    const char *suite, uint32_t tag, int pad, unsigned params,
+	    struct buf *out, char *err, size_t errlen);
+int	keys_sdes_select_remote(struct keys *, const char *call,
+	    const char *leg, unsigned media, uint32_t tag, const char *suite,
+	    unsigned params, const char *line, size_t len, char *err,
+	    size_t errlen);
 /* sdes_forget of the call's key sets (leg NULL) or one leg's. */
 int	keys_sdes_forget(struct keys *, const char *call, const char *leg,
 	    char *err, size_t errlen);

@@ -332,12 +332,10 @@ oa_srtp_offer(struct ctld *c, struct call *call, struct party *p,
 		if (s->psrtp[i]) {
 			const char	*suite = sdes_suite_name(s->psuite[i]);
 
-			if (keys_sdes_remote(c->keys, call->id, p->leg,
-			    (unsigned)i + 1, s->pline[i], s->plen[i], err,
-			    errlen) == -1 ||
-			    keys_sdes_answer(c->keys, call->id, p->leg,
-			    (unsigned)i + 1, suite, s->ptag[i], o->sdes.pad,
-			    s->pparams[i], NULL, err, errlen) == -1)
+			if (keys_sdes_remote_answer(c->keys, call->id, p->leg,
+			    (unsigned)i + 1, s->pline[i], s->plen[i], suite,
+			    s->ptag[i], o->sdes.pad, s->pparams[i], NULL, err,
+			    errlen) == -1)
 				return -1;
 			/* RFC 4568 6.3: our answer line mirrors the
 			 * offerer's session parameters */
@@ -394,11 +392,9 @@ oa_srtp_answer(struct ctld *c, struct call *call, struct party *p,
 				    "a=crypto line in the answer", i + 1);
 				return -1;
 			}
-			if (keys_sdes_select(c->keys, call->id, q->leg,
+			if (keys_sdes_select_remote(c->keys, call->id, q->leg,
 			    (unsigned)i + 1, tag, sdes_suite_name(suite),
-			    params, err, errlen) == -1 ||
-			    keys_sdes_remote(c->keys, call->id, q->leg,
-			    (unsigned)i + 1, val, len, err, errlen) == -1)
+			    params, val, len, err, errlen) == -1)
 				return -1;
 			if (call_str_setz(&qm->suite,
 			    sdes_suite_name(suite)) == -1) {
