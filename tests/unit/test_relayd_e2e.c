@@ -5,7 +5,6 @@
  * wrong_source drops, counters, delete frees ports, media timeout.
  */
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <poll.h>
@@ -23,6 +22,7 @@
 #include "relayd/call.h"
 #include "relayd/ports.h"
 #include "relayd/stats.h"
+#include "tests/unit/engines.h"
 
 static struct config	 cfg;
 static struct relayd	 r;
@@ -408,23 +408,8 @@ run_engine(const char *engine)
 	return rc;
 }
 
-/* Every test once per packet engine, each in its own process. */
 int
 main(void)
 {
-	static const char *const engines[] = { "io_uring", "epoll" };
-	pid_t	 pid;
-	int	 i, st, bad = 0;
-
-	for (i = 0; i < 2; i++) {
-		fflush(NULL);
-		if ((pid = fork()) == -1)
-			return 1;
-		if (pid == 0)
-			_exit(run_engine(engines[i]));
-		if (waitpid(pid, &st, 0) == -1 || !WIFEXITED(st) ||
-		    WEXITSTATUS(st) != 0)
-			bad = 1;
-	}
-	return bad;
+	return engines_run(run_engine);
 }

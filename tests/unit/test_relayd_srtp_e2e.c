@@ -10,7 +10,6 @@
  * of the relay worker's CPU time per packet, plain against SRTP.
  */
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -33,6 +32,7 @@
 #include "relayd/ports.h"
 #include "relayd/srtp.h"
 #include "relayd/stats.h"
+#include "tests/unit/engines.h"
 
 #define CALL	"srtp-call"
 #define SSRC_A	0x0a0a0a0au
@@ -877,23 +877,8 @@ run_engine(const char *engine)
 	return rc;
 }
 
-/* Every test once per packet engine, each in its own process. */
 int
 main(void)
 {
-	static const char *const engines[] = { "io_uring", "epoll" };
-	pid_t	 pid;
-	int	 i, st, bad = 0;
-
-	for (i = 0; i < 2; i++) {
-		fflush(NULL);
-		if ((pid = fork()) == -1)
-			return 1;
-		if (pid == 0)
-			_exit(run_engine(engines[i]));
-		if (waitpid(pid, &st, 0) == -1 || !WIFEXITED(st) ||
-		    WEXITSTATUS(st) != 0)
-			bad = 1;
-	}
-	return bad;
+	return engines_run(run_engine);
 }

@@ -1,0 +1,35 @@
+/*
+ * engines: runs a relayd test program once per packet engine (io_uring,
+ * epoll), each in its own process, so that both engines pass the same
+ * tests.  For tests/unit/test_relayd*_e2e.c.
+ */
+#ifndef RTPSEC_TESTS_ENGINES_H
+#define RTPSEC_TESTS_ENGINES_H
+
+#include <sys/wait.h>
+
+#include <stdio.h>
+#include <unistd.h>
+
+/* run(engine) returns the program's exit status; 0 if both passed. */
+static inline int
+engines_run(int (*run)(const char *engine))
+{
+	static const char *const engines[] = { "io_uring", "epoll" };
+	pid_t	 pid;
+	int	 i, st, bad = 0;
+
+	for (i = 0; i < 2; i++) {
+		fflush(NULL);
+		if ((pid = fork()) == -1)
+			return 1;
+		if (pid == 0)
+			_exit(run(engines[i]));
+		if (waitpid(pid, &st, 0) == -1 || !WIFEXITED(st) ||
+		    WEXITSTATUS(st) != 0)
+			bad = 1;
+	}
+	return bad;
+}
+
+#endif
