@@ -53,7 +53,7 @@
 #define IOU_BUFLEN	((IOU_HDR + IO_BUFLEN + 63) & ~(size_t)63)
 #define IOU_BUSY	4
 #define IOU_WAIT_NR	32
-#define IOU_WAIT_US	200
+#define IOU_WAIT_US	100
 
 /* user_data: kind in bits 62-63, 30 bits of generation or buffer id in
  * 32-61, the stream slot in 0-31 */

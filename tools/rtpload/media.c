@@ -6,8 +6,9 @@
  * g % N and is due at t0 + g / (N * R), which spreads the streams' phases
  * evenly over the packet interval.  Every 1 ms tick (absolute
  * clock_nanosleep) it sends all packets that are due, batched per socket
- * into sendmmsg calls of up to RL_BATCH.  A tick that ends after the next
- * one was due counts as late and the next tick starts at once (catch-up,
+ * into sendmmsg calls of RL_CHUNK, each stamped just before it is sent.
+ * A tick that ends after the next one was due counts as late and the next
+ * tick starts at once (catch-up,
  * of at most MEDIA_BACKLOG_NS of packets: older ones are skipped).
  * Packets due in the measured window carry the run's epoch; the others 0.
  *
@@ -154,41 +155,50 @@ media_close(struct rl *rl)
 
 /* ---- sender ------------------------------------------------------------- */
 
+/*
+ * Sends the batch in chunks of RL_CHUNK: each chunk is stamped, protected
+ * (-S) and sent right away, so a packet's send time is taken at most one
+ * chunk (a few µs) before the kernel has it, not a whole batch before.
+ */
 static void
 sender_flush(struct media_sender *ms, unsigned k)
 {
 	struct media_batch	*b = &ms->b[k];
 	struct rl		*rl = ms->rl;
 	struct rl_call		*call;
-	uint64_t		 tx = proc_now_real();
-	unsigned		 j, off = 0;
+	uint64_t		 tx;
+	unsigned		 j, off = 0, end;
 	int			 n, len;
 
-	for (j = 0; j < b->n; j++) {
-		put64(b->buf[j] + RL_RTP_HDR + RL_OFF_TXNS, tx);
-		b->iov[j].iov_len = RL_PKT;
-		call = &rl->call[b->stream[j] / 2];
-		if ((b->stream[j] & 1) == 0 && call->tx != NULL) {
-			len = RL_PKT;
-			if (srtp_protect(call->tx, b->buf[j], &len) !=
-			    srtp_err_status_ok)
-				ms->run->send_errors++;
-			b->iov[j].iov_len = (size_t)len;
-		}
-	}
 	while (off < b->n) {
-		n = sendmmsg(rl->sock[k], b->msg + off, b->n - off, 0);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			ms->run->send_errors++;
-			off++;		/* drop the one the kernel refused */
-			continue;
+		end = off + RL_CHUNK < b->n ? off + RL_CHUNK : b->n;
+		tx = proc_now_real();
+		for (j = off; j < end; j++) {
+			put64(b->buf[j] + RL_RTP_HDR + RL_OFF_TXNS, tx);
+			b->iov[j].iov_len = RL_PKT;
+			call = &rl->call[b->stream[j] / 2];
+			if ((b->stream[j] & 1) == 0 && call->tx != NULL) {
+				len = RL_PKT;
+				if (srtp_protect(call->tx, b->buf[j], &len) !=
+				    srtp_err_status_ok)
+					ms->run->send_errors++;
+				b->iov[j].iov_len = (size_t)len;
+			}
 		}
-		for (j = off; j < off + (unsigned)n; j++)
-			if (b->tagged[j])
-				rl->st[b->stream[j]].sent_win++;
-		off += (unsigned)n;
+		while (off < end) {
+			n = sendmmsg(rl->sock[k], b->msg + off, end - off, 0);
+			if (n == -1) {
+				if (errno == EINTR)
+					continue;
+				ms->run->send_errors++;
+				off++;	/* drop the one the kernel refused */
+				continue;
+			}
+			for (j = off; j < off + (unsigned)n; j++)
+				if (b->tagged[j])
+					rl->st[b->stream[j]].sent_win++;
+			off += (unsigned)n;
+		}
 	}
 	b->n = 0;
 }

@@ -32,7 +32,8 @@
 #define RL_PAYLOAD	160
 #define RL_PKT		(RL_RTP_HDR + RL_PAYLOAD)
 #define RL_PKT_MAX	(RL_PKT + SRTP_MAX_TRAILER_LEN)
-#define RL_BATCH	1024		/* sendmmsg */
+#define RL_BATCH	1024		/* packets queued per socket */
+#define RL_CHUNK	32		/* stamped and sent together */
 #define RL_RX_BATCH	64		/* recvmmsg */
 #define RL_HIST_US	100000		/* 1 us buckets up to 100 ms */
 #define RL_MAX_SOCKETS	256
