@@ -124,8 +124,13 @@ call_media_new(struct relayd *r, struct call *c, unsigned index)
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return NULL;
 	if ((m->pair = ports_alloc(r->ports, fds, &port)) == -1) {
-		free(m);
-		return NULL;
+		/* freed ports may still be open in a worker (io_close):
+		 * once they are closed, try again */
+		io_close_wait_all(r->io);
+		if ((m->pair = ports_alloc(r->ports, fds, &port)) == -1) {
+			free(m);
+			return NULL;
+		}
 	}
 	m->index = index;
 	io_lock(r->io, c->worker);
@@ -164,7 +169,6 @@ call_media_free(struct relayd *r, int worker, struct media *m)
 		io_close(r->io, worker, m->s[k].fd);
 		call_srtp_clear(&m->srtp[k]);
 	}
-	io_close_wait(r->io, worker);
 	ports_free(r->ports, m->pair);
 	free(m);
 }

@@ -436,21 +436,25 @@ io_close(struct io *io, int w, int fd)
 }
 
 void
-io_close_wait(struct io *io, int w)
+io_close_wait_all(struct io *io)
 {
 	struct worker	*wk;
 	struct timespec	 until;
+	int		 i;
 
 	if (io == NULL || io->engine != IO_ENGINE_URING)
 		return;
-	wk = &io->w[w];
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += 1;	/* a worker is never that late; don't hang */
-	pthread_mutex_lock(&wk->mtx);
-	while (wk->close_done < wk->close_req &&
-	    pthread_cond_timedwait(&wk->closed, &wk->mtx, &until) == 0)
-		;
-	pthread_mutex_unlock(&wk->mtx);
+	for (i = 0; i < io->nworkers; i++) {
+		wk = &io->w[i];
+		pthread_mutex_lock(&wk->mtx);
+		while (wk->close_done < wk->close_req &&
+		    pthread_cond_timedwait(&wk->closed, &wk->mtx,
+		    &until) == 0)
+			;
+		pthread_mutex_unlock(&wk->mtx);
+	}
 }
 
 void

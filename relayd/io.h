@@ -72,11 +72,11 @@ void		 io_unlock(struct io *, int worker);
 int		 io_add(struct io *, int worker, struct stream *);
 void		 io_del(struct io *, int worker, struct stream *);
 /* Without the lock: closes a deleted stream's fd (now, or once the worker
- * is done with it); io_close_wait returns once every fd given to io_close
- * for that worker is closed (its port can be bound again).  io may be
- * NULL (after io_destroy). */
+ * is done with it: its port may stay bound a moment); io_close_wait_all
+ * returns once every fd given to io_close is closed (for when a port is
+ * wanted at once).  io may be NULL (after io_destroy). */
 void		 io_close(struct io *, int worker, int fd);
-void		 io_close_wait(struct io *, int worker);
+void		 io_close_wait_all(struct io *);
 /* Sums every worker's counters (relaxed loads, no lock). */
 void		 io_totals(struct io *, struct io_totals *);
 

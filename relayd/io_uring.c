@@ -25,8 +25,8 @@
  * a command under the worker's lock and write the worker's eventfd, on
  * which the ring has a read pending.  The worker arms or cancels the
  * receive, and closes a freed stream's fd only after the io_uring_enter
- * that submitted everything still naming it (io_close_wait waits for
- * that, so the port can be bound again at once).
+ * that submitted everything still naming it (io_close_wait_all waits
+ * for that when a port is wanted at once).
  */
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -125,7 +125,9 @@ io_cmd_push(struct worker *w, int op, uint32_t slot, uint32_t gen, int fd)
 		w->cmdcap = cap;
 	}
 	w->cmd[w->ncmd++] = (struct io_cmd){ op, slot, gen, fd };
-	io_uring_wake(w);
+	/* one wake-up per batch of commands: the worker takes them all */
+	if (w->ncmd == 1)
+		io_uring_wake(w);
 	return 0;
 }
 
