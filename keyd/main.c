@@ -36,26 +36,72 @@ keyd_relayd_timeout(const struct config *cfg)
 	return cfg->ipc_timeout_ms > 1 ? cfg->ipc_timeout_ms / 2 : 1;
 }
 
+#define KEYD_BATCH	32	/* requests served together */
+
+struct keyd_batch {
+	zframe_t	*ident[KEYD_BATCH];
+	zframe_t	*msg[KEYD_BATCH];
+	struct ipc_w	 w[KEYD_BATCH];
+	int		 answer[KEYD_BATCH];
+};
+
+/* A push of request req failed: its reply becomes that error. */
+static void
+keyd_batch_failed(void *arg, size_t req, const char *err)
+{
+	struct keyd_batch	*b = arg;
+	struct ipc_r		 q;
+
+	if (ipc_r_parse(&q, zframe_data(b->msg[req]),
+	    zframe_size(b->msg[req])) == 0) {
+		ipc_w_free(&b->w[req]);
+		ipc_w_init(&b->w[req]);
+		ipc_w_reply(&b->w[req], q.op, q.id, 0, err, 0);
+	}
+	ipc_r_free(&q);
+}
+
+/*
+ * Serves the requests waiting on the ROUTER (up to KEYD_BATCH) as one
+ * batch: their key pushes to relayd go out together and are waited for
+ * once (keyd_sdes_batch_end), then every reply is sent.  ctld sends the
+ * requests of one offer or answer together, so they share one wait.
+ */
 static void
 keyd_serve(struct keyd *k, zsock_t *router)
 {
-	zframe_t	*ident, *msg;
-	struct ipc_w	 w;
+	struct keyd_batch	 b;
+	size_t			 n = 0, i;
 
-	if (ipc_router_recv(router, &ident, &msg) == -1) {
-		k->dropped[KEYD_DROP_MALFORMED]++;
-		log_warnx("dropped a request of the wrong shape");
-		return;
+	do {
+		if (ipc_router_recv(router, &b.ident[n], &b.msg[n]) == -1) {
+			k->dropped[KEYD_DROP_MALFORMED]++;
+			log_warnx("dropped a request of the wrong shape");
+			continue;
+		}
+		n++;
+	} while (n < KEYD_BATCH && (zsock_events(router) & ZMQ_POLLIN));
+	if (k->sdes != NULL)
+		keyd_sdes_batch_begin(k->sdes);
+	for (i = 0; i < n; i++) {
+		if (k->sdes != NULL)
+			keyd_sdes_batch_req(k->sdes, i);
+		ipc_w_init(&b.w[i]);
+		b.answer[i] = keyd_request(k, zframe_data(b.msg[i]),
+		    zframe_size(b.msg[i]), &b.w[i]);
 	}
-	ipc_w_init(&w);
-	if (keyd_request(k, zframe_data(msg), zframe_size(msg), &w) &&
-	    ipc_router_send(router, ident, &w) == -1)
-		log_warnx("cannot send a reply");
-	ipc_w_free(&w);
-	/* an sdes_remote request carries the peer's key */
-	explicit_bzero(zframe_data(msg), zframe_size(msg));
-	zframe_destroy(&ident);
-	zframe_destroy(&msg);
+	if (k->sdes != NULL)
+		(void)keyd_sdes_batch_end(k->sdes, keyd_batch_failed, &b);
+	for (i = 0; i < n; i++) {
+		if (b.answer[i] && ipc_router_send(router, b.ident[i],
+		    &b.w[i]) == -1)
+			log_warnx("cannot send a reply");
+		ipc_w_free(&b.w[i]);
+		/* an sdes_remote request carries the peer's key */
+		explicit_bzero(zframe_data(b.msg[i]), zframe_size(b.msg[i]));
+		zframe_destroy(&b.ident[i]);
+		zframe_destroy(&b.msg[i]);
+	}
 }
 
 int

@@ -32,19 +32,32 @@ struct keyset {
 	char			 call[];	/* then the leg */
 };
 
+/* The fields every op but sdes_forget names. */
+struct keyd_sdes_ids {
+	char		 call[KEYD_SDES_CALLLEN];
+	char		 leg[KEYD_SDES_LEGLEN];
+	unsigned	 media;
+};
+
+/* A push sent in a batch, its reply not read yet. */
+struct ks_pending {
+	uint64_t		 rid;
+	size_t			 req;		/* the request that caused it */
+	struct keyd_sdes_ids	 id;
+	const char		*dir;
+};
+
 struct keyd_sdes {
 	struct ipc_client	*relayd;
 	int			 timeout_ms;
 	size_t			 nsets;
 	uint8_t			 hkey[16];	/* SipHash key, random */
 	struct keyset		*tab[KEYD_SDES_BUCKETS];
-};
-
-/* The fields every op but sdes_forget names. */
-struct keyd_sdes_ids {
-	char		 call[KEYD_SDES_CALLLEN];
-	char		 leg[KEYD_SDES_LEGLEN];
-	unsigned	 media;
+	/* batch mode (keyd_sdes_batch_begin .. _end) */
+	int			 batching;
+	size_t			 req;		/* current request */
+	struct ks_pending	 pend[KEYD_SDES_BATCH_PUSHES];
+	size_t			 npend;
 };
 
 /* ---- the store ------------------------------------------------------- */
@@ -233,6 +246,7 @@ ks_push(struct keyd_sdes *ks, const struct keyd_sdes_ids *id,
 	uint64_t	 rid = ipc_client_next_id(ks->relayd);
 	int		 rc = -1;
 
+	memset(&r, 0, sizeof(r));
 	ipc_w_init(&w);
 	ipc_w_secret(&w);
 	ipc_w_begin(&w, IPC_OP_SRTP_SET, rid, c != NULL ? 9 : 4);
@@ -247,6 +261,22 @@ ks_push(struct keyd_sdes *ks, const struct keyd_sdes_ids *id,
 		ipc_w_bool(&w, "unencrypted_srtcp", c->unencrypted_srtcp);
 		ipc_w_bool(&w, "unauthenticated_srtp",
 		    c->unauthenticated_srtp);
+	}
+	if (ks->batching && ks->npend < KEYD_SDES_BATCH_PUSHES) {
+		/* sent now, its reply read with the batch's other pushes
+		 * (keyd_sdes_batch_end), which decides the reply */
+		if (ipc_client_send(ks->relayd, &w, ks->timeout_ms, r.error,
+		    sizeof(r.error)) == -1) {
+			log_warnx("[%s] srtp_set to relayd: %s", id->call,
+			    r.error);
+			snprintf(err, errlen, "relayd unavailable");
+		} else {
+			ks->pend[ks->npend++] = (struct ks_pending){ rid,
+			    ks->req, *id, dir };
+			rc = 0;
+		}
+		ipc_w_free(&w);
+		return rc;
 	}
 	if (ipc_client_call(ks->relayd, &w, rid, ks->timeout_ms, &r) == -1) {
 		log_warnx("[%s] srtp_set to relayd: %s", id->call, r.error);
@@ -682,4 +712,59 @@ keyd_sdes_request(struct keyd_sdes *ks, const struct ipc_r *q,
 		ipc_w_reply(w, q->op, q->id, 0, "unknown op", 0);
 		return 0;
 	}
+}
+
+/* ---- batches ---------------------------------------------------------- */
+
+void
+keyd_sdes_batch_begin(struct keyd_sdes *ks)
+{
+	ks->batching = 1;
+	ks->npend = 0;
+	ks->req = 0;
+}
+
+void
+keyd_sdes_batch_req(struct keyd_sdes *ks, size_t req)
+{
+	ks->req = req;
+}
+
+size_t
+keyd_sdes_batch_end(struct keyd_sdes *ks, void (*failed)(void *, size_t req,
+    const char *err), void *arg)
+{
+	struct ipc_r	 r[KEYD_SDES_BATCH_PUSHES];
+	uint64_t	 ids[KEYD_SDES_BATCH_PUSHES];
+	struct ks_pending *p;
+	char		 err[300];
+	size_t		 i, nfail = 0;
+
+	ks->batching = 0;
+	if (ks->npend == 0)
+		return 0;
+	for (i = 0; i < ks->npend; i++)
+		ids[i] = ks->pend[i].rid;
+	(void)ipc_client_wait(ks->relayd, ids, ks->npend, ks->timeout_ms, r);
+	for (i = 0; i < ks->npend; i++) {
+		p = &ks->pend[i];
+		if (r[i].root == NULL) {
+			log_warnx("[%s] srtp_set to relayd: %s", p->id.call,
+			    r[i].error);
+			snprintf(err, sizeof(err), "relayd unavailable");
+		} else if (!r[i].ok) {
+			log_warnx("[%s] srtp_set leg %s media %u %s refused by "
+			    "relayd: %s", p->id.call, p->id.leg, p->id.media,
+			    p->dir, r[i].error);
+			snprintf(err, sizeof(err), "relayd: %s", r[i].error);
+		} else {
+			ipc_r_free(&r[i]);
+			continue;
+		}
+		nfail++;
+		failed(arg, p->req, err);
+		ipc_r_free(&r[i]);
+	}
+	ks->npend = 0;
+	return nfail;
 }

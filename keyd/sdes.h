@@ -38,6 +38,7 @@
 #define KEYD_SDES_CALLLEN	256	/* call-id + NUL */
 #define KEYD_SDES_LEGLEN	128	/* leg id + NUL (relayd's RELAY_IDLEN) */
 #define KEYD_SDES_MAX_MEDIA	255	/* media index 1..255 */
+#define KEYD_SDES_BATCH_PUSHES	64	/* pushes in flight in a batch */
 
 struct keyd_sdes;
 
@@ -60,5 +61,21 @@ size_t	keyd_sdes_count(const struct keyd_sdes *);
  */
 int	keyd_sdes_request(struct keyd_sdes *, const struct ipc_r *q,
 	    struct ipc_w *w);
+
+/*
+ * Batches: between _begin and _end, the srtp_set pushes the requests make
+ * are sent at once and their replies read together at _end, so a batch of
+ * requests waits for relayd once instead of once per push.  A request's
+ * reply is then only valid if _end did not call failed(arg, req, err) for
+ * it (req: the number given to _batch_req before serving it); the caller
+ * replaces it with an error reply then.  The keys the request stored stay
+ * until ctld's sdes_forget, as when ctld gives up on the call.  A push
+ * that cannot be sent at all fails its request at once, as outside a
+ * batch.  _end returns the number of failed pushes.
+ */
+void	keyd_sdes_batch_begin(struct keyd_sdes *);
+void	keyd_sdes_batch_req(struct keyd_sdes *, size_t req);
+size_t	keyd_sdes_batch_end(struct keyd_sdes *, void (*failed)(void *,
+	    size_t req, const char *err), void *arg);
 
 #endif

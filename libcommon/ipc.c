@@ -632,34 +632,36 @@ ipc_client_call(struct ipc_client *c, const struct ipc_w *w, uint64_t id,
 	return ipc_client_call_many(c, ws, &id, 1, timeout_ms, r);
 }
 
-/*
- * All requests go out before the first reply is read: the peer's ROUTER
- * hands them to its loop in order, so n requests cost one round trip of
- * thread hand-offs instead of n.
- */
-int
-ipc_client_call_many(struct ipc_client *c, const struct ipc_w *const *w,
-    const uint64_t *id, size_t n, int timeout_ms, struct ipc_r *r)
+/* The client's socket, (re)created if needed; NULL if it cannot be. */
+static void *
+ipc_client_handle(struct ipc_client *c)
 {
-	int64_t	 deadline = zclock_mono() + timeout_ms;
-	void	*h;
-	size_t	 i, sent, got = 0, total = n;
-
-	for (i = 0; i < n; i++) {
-		memset(&r[i], 0, sizeof(r[i]));
-		msgpack_unpacked_init(&r[i].u);
-	}
 	if (c->dealer == NULL &&
-	    (c->dealer = ipc_client_socket(c->endpoint)) == NULL) {
+	    (c->dealer = ipc_client_socket(c->endpoint)) == NULL)
+		return NULL;
+	return zsock_resolve(c->dealer);
+}
+
+/*
+ * Sends w[0..n) without waiting for replies.  With ZMQ_IMMEDIATE a send
+ * fails with EAGAIN until the connection is up (just created, or the peer
+ * is restarting): it is retried until the deadline rather than failing a
+ * request that would succeed 1 ms later.  Returns how many went out (in
+ * order); r[i].error says why the others did not.
+ */
+static size_t
+ipc_client_send_n(struct ipc_client *c, const struct ipc_w *const *w,
+    size_t n, int64_t deadline, struct ipc_r *r)
+{
+	void	*h;
+	size_t	 i, sent;
+
+	if ((h = ipc_client_handle(c)) == NULL) {
 		for (i = 0; i < n; i++)
 			snprintf(r[i].error, sizeof(r[i].error),
 			    "no socket for %.200s", c->endpoint);
-		return -1;
+		return 0;
 	}
-	h = zsock_resolve(c->dealer);
-	/* With ZMQ_IMMEDIATE a send fails with EAGAIN until the connection
-	 * is up (just created, or the peer is restarting): retry until the
-	 * deadline rather than fail a request that would succeed 1 ms later. */
 	for (sent = 0; sent < n; sent++)
 		while (zmq_send(h, w[sent]->sb.data, w[sent]->sb.size,
 		    ZMQ_DONTWAIT) == -1) {
@@ -669,14 +671,26 @@ ipc_client_call_many(struct ipc_client *c, const struct ipc_w *const *w,
 					snprintf(r[i].error, sizeof(r[i].error),
 					    "peer unavailable: %s",
 					    zmq_strerror(zmq_errno()));
-				if (sent == 0)
-					return -1;
-				n = sent;	/* collect what went out */
-				goto wait;
+				return sent;
 			}
 			zclock_sleep(2);
 		}
- wait:
+	return sent;
+}
+
+/*
+ * Collects the replies to id[0..n) into r[0..n) until the deadline;
+ * replies to anything else are dropped.  Returns how many arrived.
+ */
+static size_t
+ipc_client_wait_n(struct ipc_client *c, const uint64_t *id, size_t n,
+    int64_t deadline, struct ipc_r *r)
+{
+	void	*h;
+	size_t	 i, got = 0;
+
+	if ((h = ipc_client_handle(c)) == NULL)
+		return 0;
 	while (got < n) {
 		int64_t		 left = deadline - zclock_mono();
 		zmq_pollitem_t	 pi = { h, 0, ZMQ_POLLIN, 0 };
@@ -715,20 +729,93 @@ ipc_client_call_many(struct ipc_client *c, const struct ipc_w *const *w,
 		r[i].root = &r[i].u.data;
 		got++;
 	}
-	if (got == n && n == total)
-		return 0;
-	for (i = 0; i < total; i++)
+	return got;
+}
+
+/* After a wait that timed out: a late reply would sit in the queue; a new
+ * socket drops it and re-establishes the connection to a restarted peer. */
+static void
+ipc_client_reset(struct ipc_client *c)
+{
+	zsock_destroy(&c->dealer);
+	c->dealer = ipc_client_socket(c->endpoint);
+	if (c->dealer == NULL)
+		log_warnx("ipc: cannot recreate client for %s", c->endpoint);
+}
+
+static void
+ipc_client_r_init(struct ipc_r *r, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		memset(&r[i], 0, sizeof(r[i]));
+		msgpack_unpacked_init(&r[i].u);
+	}
+}
+
+/* Replies still missing at the deadline say so. */
+static void
+ipc_client_r_timeout(struct ipc_r *r, size_t n, int timeout_ms)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
 		if (r[i].root == NULL && r[i].error[0] == '\0')
 			snprintf(r[i].error, sizeof(r[i].error),
 			    "timeout after %d ms", timeout_ms);
-	if (got < n) {
-		/* a late reply would sit in the queue; a new socket drops it
-		 * and re-establishes the connection to a restarted peer */
-		zsock_destroy(&c->dealer);
-		c->dealer = ipc_client_socket(c->endpoint);
-		if (c->dealer == NULL)
-			log_warnx("ipc: cannot recreate client for %s",
-			    c->endpoint);
-	}
+}
+
+/*
+ * All requests go out before the first reply is read: the peer's ROUTER
+ * hands them to its loop in order, so n requests cost one round trip of
+ * thread hand-offs instead of n.
+ */
+int
+ipc_client_call_many(struct ipc_client *c, const struct ipc_w *const *w,
+    const uint64_t *id, size_t n, int timeout_ms, struct ipc_r *r)
+{
+	int64_t	 deadline = zclock_mono() + timeout_ms;
+	size_t	 sent, got;
+
+	ipc_client_r_init(r, n);
+	if ((sent = ipc_client_send_n(c, w, n, deadline, r)) == 0)
+		return -1;
+	got = ipc_client_wait_n(c, id, sent, deadline, r);
+	if (got == n)
+		return 0;
+	ipc_client_r_timeout(r, n, timeout_ms);
+	if (got < sent)
+		ipc_client_reset(c);
+	return -1;
+}
+
+int
+ipc_client_send(struct ipc_client *c, const struct ipc_w *w, int timeout_ms,
+    char *err, size_t errlen)
+{
+	const struct ipc_w	*ws[1] = { w };
+	struct ipc_r		 r;
+
+	ipc_client_r_init(&r, 1);
+	if (ipc_client_send_n(c, ws, 1, zclock_mono() + timeout_ms,
+	    &r) == 1)
+		return 0;
+	snprintf(err, errlen, "%s", r.error);
+	return -1;
+}
+
+int
+ipc_client_wait(struct ipc_client *c, const uint64_t *id, size_t n,
+    int timeout_ms, struct ipc_r *r)
+{
+	size_t	 got;
+
+	ipc_client_r_init(r, n);
+	got = ipc_client_wait_n(c, id, n, zclock_mono() + timeout_ms, r);
+	if (got == n)
+		return 0;
+	ipc_client_r_timeout(r, n, timeout_ms);
+	ipc_client_reset(c);
 	return -1;
 }

@@ -175,6 +175,15 @@ int	ipc_client_call(struct ipc_client *, const struct ipc_w *, uint64_t id,
  * freed with ipc_r_free() either way. */
 int	ipc_client_call_many(struct ipc_client *, const struct ipc_w *const *w,
 	    const uint64_t *id, size_t n, int timeout_ms, struct ipc_r *r);
+/* The two halves, for requests whose replies are collected later: send w
+ * (retried until timeout_ms while the peer is not connected; 0, or -1
+ * with err), then wait for the replies to id[0..n) (0 when all arrived;
+ * else -1, the missing ones with r[i].root NULL and r[i].error set).
+ * r[0..n) are the caller's to ipc_r_free either way. */
+int	ipc_client_send(struct ipc_client *, const struct ipc_w *w,
+	    int timeout_ms, char *err, size_t errlen);
+int	ipc_client_wait(struct ipc_client *, const uint64_t *id, size_t n,
+	    int timeout_ms, struct ipc_r *r);
 
 /* A SUB socket connected to endpoint, subscribed to everything. */
 zsock_t	*ipc_sub(const char *endpoint);

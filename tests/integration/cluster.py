@@ -915,6 +915,22 @@ class Cluster:
         if r.returncode != 0:
             raise RuntimeError("zmqsend -p: %s" % r.stderr)
 
+    def zmq_request_many(self, d, msgs, timeout_ms=1000):
+        """msgpack request maps sent together (before any reply is read);
+        returns the decoded replies in the order of msgs (None for one
+        that did not come)."""
+        r = subprocess.run([self.zmqsend_path(), "-m", self.endpoint(d),
+                            str(timeout_ms)],
+                           input="".join(mp_pack(m).hex() + "\n"
+                                         for m in msgs),
+                           capture_output=True, text=True,
+                           timeout=timeout_ms / 1000 + 10)
+        if r.returncode not in (0, 1):
+            raise RuntimeError("zmqsend -m: %s" % r.stderr)
+        reps = [mp_unpack(bytes.fromhex(l)) for l in r.stdout.splitlines()]
+        by_id = {rep.get("id"): rep for rep in reps}
+        return [by_id.get(m["id"]) for m in msgs]
+
     def zmq_request(self, d, msg, timeout_ms=1000):
         """A msgpack request map; returns the decoded reply map or None."""
         rep = self.zmq_send(d, [mp_pack(msg)], timeout_ms)

@@ -4,8 +4,10 @@ both are chrooted, unprivileged and under their seccomp allow-lists, so
 RAND_bytes runs confined): sdes_offer
 lines, sdes_select and sdes_answer installing relayd's `out` key,
 sdes_remote its `in` key (call_query shows the suites in force), refused
-lines, sdes_forget, no key in keyd's log, and relayd down answered with
-"relayd unavailable" within the deadline.
+lines, a key relayd refuses (alone, and in one batch with a request that
+succeeds: keyd pushes a batch's keys together), sdes_forget, no key in
+keyd's log, and relayd down answered with "relayd unavailable" within the
+deadline.
 """
 import base64
 import os
@@ -27,6 +29,18 @@ class KeydSdesTest(ClusterTestCase):
         rep = self.cluster.zmq_request(d, msg, timeout_ms=3000)
         self.assertIsNotNone(rep, "%s: no reply from %s" % (op, d))
         return rep
+
+    def req_many(self, d, ops):
+        """(op, fields) requests sent together; their replies in order."""
+        msgs = []
+        for op, fields in ops:
+            KeydSdesTest.seq += 1
+            msgs.append(dict({"v": 1, "op": op, "id": KeydSdesTest.seq},
+                             **fields))
+        reps = self.cluster.zmq_request_many(d, msgs, timeout_ms=3000)
+        for (op, _), rep in zip(ops, reps):
+            self.assertIsNotNone(rep, "%s: no reply from %s" % (op, d))
+        return reps
 
     def media_of(self, leg):
         q = self.req("relayd", "call_query", call=CALL)
@@ -86,6 +100,25 @@ class KeydSdesTest(ClusterTestCase):
             self.assertFalse(rep["ok"], rep)
             self.assertNotIn(peer_key[:8], rep["error"])
         self.assertEqual(self.media_of("A")["srtp_in"], "")
+
+        # relayd refuses the key (no such call): keyd says so, whether the
+        # request comes alone or in one batch with one that succeeds
+        rep = self.req("keyd", "sdes_remote", call="no-such-call", leg="A",
+                       media=1, line="1 AES_CM_128_HMAC_SHA1_80 inline:" +
+                       peer_key)
+        self.assertFalse(rep["ok"], rep)
+        self.assertTrue(rep["error"].startswith("relayd: "), rep)
+        reps = self.req_many("keyd", [
+            ("sdes_remote", dict(call="no-such-call", leg="A", media=1,
+                                 line="1 AES_CM_128_HMAC_SHA1_80 inline:" +
+                                 peer_key)),
+            ("sdes_answer", dict(call=CALL, leg="A", media=1,
+                                 suite="AES_CM_128_HMAC_SHA1_80", tag=1))])
+        self.assertFalse(reps[0]["ok"], reps[0])
+        self.assertTrue(reps[0]["error"].startswith("relayd: "), reps[0])
+        self.assertTrue(reps[1]["ok"], reps[1])
+        self.assertEqual(self.media_of("A")["srtp_out"],
+                         "AES_CM_128_HMAC_SHA1_80")
 
         # keys never in keyd's log
         text = c.log_text("keyd")

@@ -5,7 +5,10 @@
  * up to TIMEOUT_MS for one reply and prints each of its frames as one
  * line of hex.
  *
- *   zmqsend ENDPOINT TIMEOUT_MS HEX [HEX ...]
+ *   zmqsend ENDPOINT TIMEOUT_MS < HEX lines (the frames of one message)
+ *   zmqsend -m ENDPOINT TIMEOUT_MS < HEX lines (one single-frame message
+ *       each, all sent before the first reply is read; prints one line
+ *       per reply, as they come, until as many came or the timeout)
  *
  * Exit status: 0 a reply was printed, 1 no reply within the timeout,
  * 2 usage or ZeroMQ error.
@@ -22,6 +25,7 @@
 #define ZMQSEND_MAXFRAMES	64
 
 static int	unhex(const char *, unsigned char **, size_t *);
+static int	many(const char *, int);
 
 /* -p: one PUB message per line of standard input. */
 static int
@@ -66,6 +70,55 @@ publish(const char *endpoint, int wait_ms)
 	return 0;
 }
 
+/* -m: one message per line, sent together; their replies printed. */
+static int
+many(const char *endpoint, int timeout)
+{
+	void		*ctx, *s;
+	char		*line = NULL;
+	size_t		 cap = 0, len, i;
+	unsigned char	*buf;
+	int		 linger = 0, sent = 0, got = 0;
+	zmq_pollitem_t	 pi;
+
+	ctx = zmq_ctx_new();
+	s = zmq_socket(ctx, ZMQ_DEALER);
+	zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
+	if (zmq_connect(s, endpoint) == -1)
+		return 2;
+	while (getline(&line, &cap, stdin) != -1) {
+		if (unhex(line, &buf, &len) == -1 ||
+		    zmq_send(s, buf, len, 0) == -1)
+			return 2;
+		free(buf);
+		sent++;
+	}
+	free(line);
+	while (got < sent) {
+		zmq_msg_t		 m;
+		const unsigned char	*d;
+
+		pi.socket = s;
+		pi.fd = 0;
+		pi.events = ZMQ_POLLIN;
+		pi.revents = 0;
+		if (zmq_poll(&pi, 1, timeout) <= 0)
+			break;
+		zmq_msg_init(&m);
+		if (zmq_msg_recv(&m, s, 0) == -1)
+			return 2;
+		d = zmq_msg_data(&m);
+		for (i = 0; i < zmq_msg_size(&m); i++)
+			printf("%02x", d[i]);
+		printf("\n");
+		zmq_msg_close(&m);
+		got++;
+	}
+	zmq_close(s);
+	zmq_ctx_term(ctx);
+	return got == sent ? 0 : 1;
+}
+
 static int
 unhex(const char *s, unsigned char **out, size_t *outlen)
 {
@@ -97,6 +150,8 @@ main(int argc, char **argv)
 
 	if (argc == 4 && strcmp(argv[1], "-p") == 0)
 		return publish(argv[2], atoi(argv[3]));
+	if (argc == 4 && strcmp(argv[1], "-m") == 0)
+		return many(argv[2], atoi(argv[3]));
 	if (argc != 3) {
 		fprintf(stderr, "usage: zmqsend [-p] ENDPOINT TIMEOUT_MS < hex\n");
 		return 2;
