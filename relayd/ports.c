@@ -19,7 +19,11 @@
 #include "libcommon/log.h"
 #include "relayd/ports.h"
 
-#define PORTS_SOCKBUF	(1024 * 1024)
+/* Receive and send buffer per media socket (the kernel doubles it): room
+ * for a video frame's burst, but not for seconds of audio queued behind
+ * an overloaded relay; real-time media late by seconds is useless, so
+ * past this the kernel drops (1 MB here made an overload queue 5-7 s). */
+#define PORTS_SOCKBUF	(128 * 1024)
 
 struct ports {
 	struct sockaddr_storage	 ss;
