@@ -28,6 +28,7 @@
 #include "libcommon/buf.h"
 #include "libcommon/ngval.h"
 #include "libcommon/sdes.h"
+#include "libcommon/sdp.h"
 #include "tools/rtpload/rtpload.h"
 
 #define NG_WAIT_MS	2000
@@ -220,87 +221,63 @@ ng_sdp_build(struct buf *b, const struct sockaddr_in *sin, unsigned sess,
 	buf_addstr(b, "a=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n");
 }
 
-static int
-ng_pfx(const char *s, size_t len, const char *lit)
-{
-	size_t	 l = strlen(lit);
-
-	return len >= l && memcmp(s, lit, l) == 0;
-}
-
 /*
- * Parses the relay's SDP s[0..len): the last c= address, the first
- * m=audio port and, in that m= section, an AES_CM_128_HMAC_SHA1_80
- * crypto line (tag 1 preferred).  Returns 0 or -1 with err.
+ * Reads the relay's SDP s[0..len) with libcommon's SDP parser (the one
+ * ctld uses, fuzzed by fuzz_sdp): the first audio media's address and
+ * port and, among its lines, an AES_CM_128_HMAC_SHA1_80 crypto line (tag
+ * 1 preferred).  Returns 0 or -1 with err.
  */
 static int
 ng_sdp_parse(const char *s, size_t len, struct ng_sdp *out, char *err,
     size_t errlen)
 {
-	const char		*p = s, *e = s + len, *nl, *q;
-	size_t			 ll;
-	char			 tmp[64];
+	struct ngarena		*a;
+	struct sdp_session	*sdp;
+	struct sdp_media_info	 mi;
+	const struct sdp_line	*ln;
 	struct sdes_crypto	 c;
-	long			 port;
-	int			 in_audio = 0, have_c = 0;
+	const char		*why = NULL;
+	size_t			 i, k, n;
+	int			 rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	out->port = -1;
-	while (p < e) {
-		if ((nl = memchr(p, '\n', (size_t)(e - p))) == NULL)
-			nl = e;
-		ll = (size_t)(nl - p);
-		if (ll > 0 && p[ll - 1] == '\r')
-			ll--;
-		if (ng_pfx(p, ll, "m=")) {
-			in_audio = 0;
-			if (out->port == -1 && ng_pfx(p, ll, "m=audio ")) {
-				q = p + 8;
-				ll -= 8;
-				if (ll >= sizeof(tmp))
-					ll = sizeof(tmp) - 1;
-				memcpy(tmp, q, ll);
-				tmp[ll] = '\0';
-				port = strtol(tmp, NULL, 10);
-				if (port <= 0 || port > 65535) {
-					snprintf(err, errlen,
-					    "bad m=audio port in SDP");
-					return -1;
-				}
-				out->port = (int)port;
-				in_audio = 1;
-			}
-		} else if (ng_pfx(p, ll, "c=IN IP4 ")) {
-			ll -= 9;
-			if (ll >= sizeof(tmp))
-				ll = sizeof(tmp) - 1;
-			memcpy(tmp, p + 9, ll);
-			tmp[ll] = '\0';
-			tmp[strcspn(tmp, " /")] = '\0';
-			if (inet_pton(AF_INET, tmp, &out->addr) != 1) {
-				snprintf(err, errlen, "bad c= address in SDP");
-				return -1;
-			}
-			have_c = 1;
-		} else if (in_audio && ng_pfx(p, ll, "a=crypto:")) {
-			if (sdes_parse(p + 9, ll - 9, &c, NULL, 0) == 0 &&
-			    c.suite == SDES_AES_CM_128_HMAC_SHA1_80 &&
-			    c.mki_len == 0 &&
-			    (!out->have_crypto || (c.tag == 1 &&
-			    out->crypto.tag != 1))) {
-				out->crypto = c;
-				out->have_crypto = 1;
-			}
-			sdes_crypto_wipe(&c);
-		}
-		p = nl + 1;
-	}
-	if (!have_c || out->port == -1) {
-		snprintf(err, errlen, "SDP without %s",
-		    !have_c ? "c=IN IP4" : "m=audio");
+	if ((a = ngarena_new()) == NULL) {
+		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	return 0;
+	if ((sdp = sdp_parse(a, s, len, &why)) == NULL) {
+		snprintf(err, errlen, "relay's SDP: %s", why);
+		goto done;
+	}
+	for (i = 0; i < sdp_media_count(sdp); i++)
+		if (sdp_media_info(sdp, i, &mi) == 0 &&
+		    strcmp(mi.type, "audio") == 0)
+			break;
+	if (i == sdp_media_count(sdp) || mi.family != 4 ||
+	    mi.rtp_port == 0 || mi.rtp_port > 65535 ||
+	    inet_pton(AF_INET, mi.addr, &out->addr) != 1) {
+		snprintf(err, errlen, "relay's SDP: no IPv4 audio media");
+		goto done;
+	}
+	out->port = (int)mi.rtp_port;
+	ln = sdp_media_lines(sdp, i, &n);
+	for (k = 0; ln != NULL && k < n; k++) {
+		if (ln[k].attr != SDP_A_SEC || ln[k].len < 7 ||
+		    memcmp(ln[k].val, "crypto:", 7) != 0)
+			continue;
+		if (sdes_parse(ln[k].val + 7, ln[k].len - 7, &c, NULL, 0) == 0 &&
+		    c.suite == SDES_AES_CM_128_HMAC_SHA1_80 && c.mki_len == 0 &&
+		    (!out->have_crypto || (c.tag == 1 &&
+		    out->crypto.tag != 1))) {
+			out->crypto = c;
+			out->have_crypto = 1;
+		}
+		sdes_crypto_wipe(&c);
+	}
+	rc = 0;
+ done:
+	ngarena_destroy(&a);
+	return rc;
 }
 
 /* Runs one offer or answer; fills sdp from the reply. */
