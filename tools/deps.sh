@@ -12,14 +12,17 @@ what=${1:-test}
 build="build-essential pkg-config libzmq3-dev libczmq-dev libsrtp2-dev libssl-dev
 libhiredis-dev libmsgpack-dev libmicrohttpd-dev libinih-dev libseccomp-dev
 liburing-dev libjson-c-dev redis-server dpkg-dev"
-test="$build libcmocka-dev clang libclang-rt-14-dev kamailio kamailio-extra-modules
+# supervisor: `make run` runs the cluster under supervisord (etc/supervisord.conf)
+run="$build supervisor"
+test="$run libcmocka-dev clang libclang-rt-14-dev kamailio kamailio-extra-modules
 sip-tester baresip-core python3 curl procps"
 # rtpengine-daemon: Debian 12's rtpengine 10.5 (userspace only, --table=-1: no
 # kernel module); linux-perf: perf, for profiling a relay under load.
 bench="$test rtpengine-daemon linux-perf"
 
 case "$what" in
-build|run) want=$build ;;
+build) want=$build ;;
+run) want=$run ;;
 test) want=$test ;;
 bench) want=$bench ;;
 *) echo "usage: $0 [build|run|test|bench]" >&2; exit 2 ;;

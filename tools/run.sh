@@ -1,70 +1,51 @@
 #!/usr/bin/env bash
-# `make run`: the whole rtpsec cluster on loopback, in the foreground.
-#
-# Starts a private redis-server (unix socket redis.sock in the run
-# directory, nothing on disk) and the four daemons with their built-in
-# defaults (no configuration file): ng on 127.0.0.1:22222 (UDP and TCP),
-# media on 127.0.0.1 ports 30000-40000, metrics on
-# http://127.0.0.1:9922/metrics.  A daemon that exits is restarted after a
-# second, as supervisord would.  Ctrl-C or SIGTERM stops everything.
+# `make run`: the whole rtpsec cluster on loopback, in the foreground, under
+# supervisord (etc/supervisord.conf): a private redis-server (unix socket
+# redis.sock in the run directory, nothing on disk) and the four daemons with
+# their built-in defaults (no configuration file): ng on 127.0.0.1:22222 (UDP
+# and TCP), media on 127.0.0.1 ports 30000-40000, metrics on
+# http://127.0.0.1:9922/metrics.  supervisord restarts any program that
+# exits; `supervisorctl -c etc/supervisord.conf status` (with the same
+# environment) shows them.  Ctrl-C or SIGTERM stops everything.
 # Pass a configuration file with RTPSEC_CONF=path.
 set -u
 B=${B:-build}
 conf_args=()
-[ -n "${RTPSEC_CONF:-}" ] && conf_args=(-f "$RTPSEC_CONF")
+[ -n "${RTPSEC_CONF:-}" ] && conf_args=(-f "$(realpath "$RTPSEC_CONF")")
 
-run_dir=$("$B/ctld" "${conf_args[@]}" -n 2>/dev/null | sed -n 's/^run_dir = //p')
-redis=$("$B/ctld" "${conf_args[@]}" -n 2>/dev/null | sed -n 's/^redis = //p')
+cfg() { "$B/ctld" "${conf_args[@]}" -n 2>/dev/null | sed -n "s/^$1 = //p"; }
+run_dir=$(cfg run_dir)
+redis=$(cfg redis)
 [ -n "$run_dir" ] || { echo "run: cannot read the configuration" >&2; exit 1; }
+command -v supervisord >/dev/null ||
+	{ echo "run: supervisord not found (tools/deps.sh run installs it)" >&2; exit 1; }
 mkdir -p "$run_dir"
 data=$(mktemp -d /tmp/rtpsec-redis.XXXXXX)
 
-declare -A pids
-stopping=0
+case "$redis" in
+unix:/*) sock=${redis#unix:} ;;
+unix:*) sock="$run_dir/${redis#unix:}" ;;
+*) echo "run: redis = $redis is external; not starting one" >&2; sock="" ;;
+esac
 
-start_redis() {
-	case "$redis" in
-	unix:/*) sock=${redis#unix:} ;;
-	unix:*) sock="$run_dir/${redis#unix:}" ;;
-	*) echo "run: redis = $redis is external; not starting one" >&2; return ;;
-	esac
-	redis-server --port 0 --unixsocket "$sock" --unixsocketperm 777 \
-	    --save '' --appendonly no --dir "$data" --loglevel warning &
-	pids[redis]=$!
-	for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
-}
+export RTPSEC_BIN=$(realpath "$B")
+export RTPSEC_CONF_ARG="${conf_args[*]}"
+export RTPSEC_RUN_DIR=$run_dir
+export RTPSEC_REDIS_SOCK=${sock:-$run_dir/redis.sock}
+export RTPSEC_REDIS_DIR=$data
+export RTPSEC_REDIS=$([ -n "$sock" ] && echo true || echo false)
 
-start() {
-	"$B/$1" "${conf_args[@]}" &
-	pids[$1]=$!
-}
-
-stop_all() {
-	stopping=1
+here=$(dirname "$(realpath "$0")")
+supervisord -n -c "$here/../etc/supervisord.conf" &
+pid=$!
+stop() {
 	echo "run: stopping" >&2
-	for d in statsd ctld relayd keyd redis; do
-		[ -n "${pids[$d]:-}" ] && kill -TERM "${pids[$d]}" 2>/dev/null
-	done
-	for d in statsd ctld relayd keyd redis; do
-		[ -n "${pids[$d]:-}" ] && wait "${pids[$d]}" 2>/dev/null
-	done
-	rm -rf "$data"
-	exit 0
+	kill -TERM "$pid" 2>/dev/null
 }
-trap stop_all INT TERM
-
-start_redis
-for d in keyd relayd ctld statsd; do start "$d"; done
-echo "run: rtpsec is up: ng udp/tcp $("$B/ctld" "${conf_args[@]}" -n 2>/dev/null | sed -n 's/^ng_listen = //p'), metrics http://$("$B/statsd" "${conf_args[@]}" -n 2>/dev/null | sed -n 's/^http_listen = //p')/metrics, run dir $run_dir" >&2
-
-while [ $stopping -eq 0 ]; do
-	sleep 1 &
-	wait $! 2>/dev/null
-	for d in "${!pids[@]}"; do
-		if ! kill -0 "${pids[$d]}" 2>/dev/null && [ $stopping -eq 0 ]; then
-			wait "${pids[$d]}" 2>/dev/null; rc=$?
-			echo "run: $d exited ($rc); restarting" >&2
-			if [ "$d" = redis ]; then start_redis; else start "$d"; fi
-		fi
-	done
+trap stop INT TERM
+echo "run: rtpsec is up under supervisord (pid $pid): ng udp/tcp $(cfg ng_listen), metrics http://$("$B/statsd" "${conf_args[@]}" -n 2>/dev/null | sed -n 's/^http_listen = //p')/metrics, run dir $run_dir" >&2
+while kill -0 "$pid" 2>/dev/null; do
+	wait "$pid"
 done
+rm -rf "$data"
+exit 0
