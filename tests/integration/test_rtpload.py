@@ -22,7 +22,7 @@ class RtpLoadTest(ClusterTestCase):
 
     def rtpload(self, *extra):
         if not os.access(RTPLOAD, os.X_OK):
-            self.skipTest("%s is not built" % RTPLOAD)
+            self.fail("%s is not built (make all)" % RTPLOAD)
         c = self.cluster
         pids = ",".join(str(c.procs[d].pid)
                         for d in ("relayd", "ctld", "keyd", "statsd"))
