@@ -28,6 +28,7 @@ struct cstr {
 	struct cstr	*next;
 	uint32_t	 refs;
 	uint32_t	 hash;
+	size_t		 len;
 	char		 str[];
 };
 
@@ -111,7 +112,10 @@ call_str_set(const char **f, const char *s, size_t len)
 		call_str_clear(f);
 		return 0;
 	}
-	if (*f != NULL && *f != cstr_empty && strlen(*f) == len &&
+	/* a C string: what cannot be one is refused, not cut */
+	if (memchr(s, '\0', len) != NULL)
+		return -1;
+	if (*f != NULL && *f != cstr_empty && cstr_of(*f)->len == len &&
 	    memcmp(*f, s, len) == 0)
 		return 0;
 	h = calls_fnv(s, len);
@@ -119,8 +123,8 @@ call_str_set(const char **f, const char *s, size_t len)
 		cstr_grow();
 	for (e = cstr_nbuckets ? cstr_tab[h % cstr_nbuckets] : NULL;
 	    e != NULL; e = e->next)
-		if (e->hash == h && strncmp(e->str, s, len) == 0 &&
-		    e->str[len] == '\0')
+		if (e->hash == h && e->len == len &&
+		    memcmp(e->str, s, len) == 0)
 			break;
 	if (e == NULL) {
 		if (cstr_nbuckets == 0 ||
@@ -130,6 +134,7 @@ call_str_set(const char **f, const char *s, size_t len)
 		}
 		e->refs = 0;
 		e->hash = h;
+		e->len = len;
 		memcpy(e->str, s, len);
 		e->str[len] = '\0';
 		e->next = cstr_tab[h % cstr_nbuckets];

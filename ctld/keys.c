@@ -61,27 +61,47 @@ keys_down(const struct keys *k)
 	return k->down && daemon_now_ms() - k->down_ms < KEYS_DOWN_MS;
 }
 
-/* Sends w (freed, wiped) and checks the reply's ok; 0 with *rr parsed,
- * else -1 with the reason in err.  rr is freed by the caller either way. */
-static int
-keys_call(struct keys *k, struct ipc_w *w, uint64_t id, struct ipc_r *rr,
-    char *err, size_t errlen)
-{
-	int	 rc;
+/*
+ * Sends w[0..n) in one round trip (keyd serves them in order; they are
+ * freed, wiped) and checks every reply's ok: 0 with rr[0..n) parsed, else
+ * -1 with the first failure in err.  keyd is down when a reply did not
+ * come.  rr[0..n) are freed by the caller either way.
+ */
+#define KEYS_BATCH	2	/* requests in one round trip */
 
-	rc = ipc_client_call(k->client, w, id, k->timeout_ms, rr);
-	ipc_w_free(w);
-	k->down = rc == -1;
-	if (rc == -1) {
-		k->down_ms = daemon_now_ms();
-		snprintf(err, errlen, "keyd unavailable%s%s",
-		    rr->error[0] != '\0' ? ": " : "", rr->error);
+static int
+keys_call(struct keys *k, struct ipc_w *w, const uint64_t *id, size_t n,
+    struct ipc_r *rr, char *err, size_t errlen)
+{
+	const struct ipc_w	*ws[KEYS_BATCH];
+	size_t			 i;
+
+	if (n > KEYS_BATCH) {
+		snprintf(err, errlen, "too many keyd requests at once");
 		return -1;
 	}
-	if (!rr->ok) {
-		snprintf(err, errlen, "keyd: %s", rr->error[0] != '\0' ?
-		    rr->error : "failed");
-		return -1;
+	for (i = 0; i < n; i++)
+		ws[i] = &w[i];
+	(void)ipc_client_call_many(k->client, ws, id, n, k->timeout_ms, rr);
+	k->down = 0;
+	for (i = 0; i < n; i++) {
+		ipc_w_free(&w[i]);
+		if (rr[i].root == NULL)
+			k->down = 1;
+	}
+	if (k->down)
+		k->down_ms = daemon_now_ms();
+	for (i = 0; i < n; i++) {
+		if (rr[i].root == NULL) {
+			snprintf(err, errlen, "keyd unavailable%s%s",
+			    rr[i].error[0] != '\0' ? ": " : "", rr[i].error);
+			return -1;
+		}
+		if (!rr[i].ok) {
+			snprintf(err, errlen, "keyd: %s",
+			    rr[i].error[0] != '\0' ? rr[i].error : "failed");
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -158,7 +178,7 @@ keys_sdes_offer(struct keys *k, const char *call, const char *leg,
 		for (i = 0; i < n; i++)
 			ipc_pack_str(&w.pk, names[i]);
 	}
-	if (keys_call(k, &w, id, &rr, err, errlen) == 0)
+	if (keys_call(k, &w, &id, 1, &rr, err, errlen) == 0)
 		rc = keys_lines(&rr, out, err, errlen);
 	ipc_r_free(&rr);
 	return rc;
@@ -200,56 +220,6 @@ keys_w_remote(struct ipc_w *w, uint64_t id, const char *call,
 	ipc_w_strn(w, "line", line, len);
 }
 
-/*
- * Two requests in one round trip (keyd serves them in order); 0 when
- * both succeeded, else -1 with the first failure in err.  rr[0..2) are
- * freed by the caller either way.
- */
-static int
-keys_call2(struct keys *k, struct ipc_w w[2], const uint64_t id[2],
-    struct ipc_r rr[2], char *err, size_t errlen)
-{
-	const struct ipc_w	*ws[2] = { &w[0], &w[1] };
-	int			 rc, i;
-
-	rc = ipc_client_call_many(k->client, ws, id, 2, k->timeout_ms, rr);
-	ipc_w_free(&w[0]);
-	ipc_w_free(&w[1]);
-	for (i = 0; i < 2; i++) {
-		if (rr[i].root == NULL) {
-			k->down = 1;
-			k->down_ms = daemon_now_ms();
-			snprintf(err, errlen, "keyd unavailable%s%s",
-			    rr[i].error[0] != '\0' ? ": " : "", rr[i].error);
-			return -1;
-		}
-		if (!rr[i].ok) {
-			k->down = 0;
-			snprintf(err, errlen, "keyd: %s",
-			    rr[i].error[0] != '\0' ? rr[i].error : "failed");
-			return -1;
-		}
-	}
-	k->down = 0;
-	return rc == 0 ? 0 : -1;
-}
-
-int
-keys_sdes_select(struct keys *k, const char *call, const char *leg,
-    unsigned media, uint32_t tag, const char *suite, unsigned params,
-    char *err, size_t errlen)
-{
-	struct ipc_w	 w;
-	struct ipc_r	 rr;
-	uint64_t	 id = ipc_client_next_id(k->client);
-	int		 rc;
-
-	keys_w_select(&w, id, call, leg, media, tag, suite, params);
-	rc = keys_call(k, &w, id, &rr, err, errlen);
-	ipc_r_free(&rr);
-	return rc;
-}
-
 int
 keys_sdes_answer(struct keys *k, const char *call, const char *leg,
     unsigned media, const char *suite, uint32_t tag, int pad,
@@ -261,23 +231,8 @@ keys_sdes_answer(struct keys *k, const char *call, const char *leg,
 	int		 rc = -1;
 
 	keys_w_answer(&w, id, call, leg, media, suite, tag, pad, params);
-	if (keys_call(k, &w, id, &rr, err, errlen) == 0)
+	if (keys_call(k, &w, &id, 1, &rr, err, errlen) == 0)
 		rc = out == NULL ? 0 : keys_lines(&rr, out, err, errlen);
-	ipc_r_free(&rr);
-	return rc;
-}
-
-int
-keys_sdes_remote(struct keys *k, const char *call, const char *leg,
-    unsigned media, const char *line, size_t len, char *err, size_t errlen)
-{
-	struct ipc_w	 w;
-	struct ipc_r	 rr;
-	uint64_t	 id = ipc_client_next_id(k->client);
-	int		 rc;
-
-	keys_w_remote(&w, id, call, leg, media, line, len);
-	rc = keys_call(k, &w, id, &rr, err, errlen);
 	ipc_r_free(&rr);
 	return rc;
 }
@@ -298,7 +253,7 @@ keys_sdes_remote_answer(struct keys *k, const char *call, const char *leg,
 	keys_w_remote(&w[0], id[0], call, leg, media, line, len);
 	keys_w_answer(&w[1], id[1], call, leg, media, suite, tag, pad,
 	    params);
-	rc = keys_call2(k, w, id, rr, err, errlen);
+	rc = keys_call(k, w, id, 2, rr, err, errlen);
 	if (rc == 0 && out != NULL)
 		rc = keys_lines(&rr[1], out, err, errlen);
 	ipc_r_free(&rr[0]);
@@ -320,7 +275,7 @@ keys_sdes_select_remote(struct keys *k, const char *call, const char *leg,
 	id[1] = ipc_client_next_id(k->client);
 	keys_w_select(&w[0], id[0], call, leg, media, tag, suite, params);
 	keys_w_remote(&w[1], id[1], call, leg, media, line, len);
-	rc = keys_call2(k, w, id, rr, err, errlen);
+	rc = keys_call(k, w, id, 2, rr, err, errlen);
 	ipc_r_free(&rr[0]);
 	ipc_r_free(&rr[1]);
 	return rc;
@@ -340,7 +295,7 @@ keys_sdes_forget(struct keys *k, const char *call, const char *leg,
 	ipc_w_str(&w, "call", call);
 	if (leg != NULL)
 		ipc_w_str(&w, "leg", leg);
-	rc = keys_call(k, &w, id, &rr, err, errlen);
+	rc = keys_call(k, &w, &id, 1, &rr, err, errlen);
 	ipc_r_free(&rr);
 	return rc;
 }

@@ -36,22 +36,12 @@ int		 keys_down(const struct keys *);
 int	keys_sdes_offer(struct keys *, const char *call, const char *leg,
 	    unsigned media, const char *const *names, size_t n, int pad,
 	    unsigned params, struct buf *out, char *err, size_t errlen);
-/* sdes_select: the peer chose our line tag, naming suite and params on
- * it (keyd refuses a suite or parameters other than those it offered
- * under that tag).  0 or -1 with err. */
-int	keys_sdes_select(struct keys *, const char *call, const char *leg,
-	    unsigned media, uint32_t tag, const char *suite, unsigned params,
-	    char *err, size_t errlen);
 /* sdes_answer: our key for suite under the offerer's tag, with the
  * offerer's line's params; appends the line to out (marked secret)
  * unless out is NULL.  0 or -1 with err. */
 int	keys_sdes_answer(struct keys *, const char *call, const char *leg,
 	    unsigned media, const char *suite, uint32_t tag, int pad,
 	    unsigned params, struct buf *out, char *err, size_t errlen);
-/* sdes_remote: the peer's a=crypto value line[0..len).  0 or -1. */
-int	keys_sdes_remote(struct keys *, const char *call, const char *leg,
-	    unsigned media, const char *line, size_t len, char *err,
-	    size_t errlen);
 /* keys_sdes_remote then keys_sdes_answer for the same media, and
  * keys_sdes_select then keys_sdes_remote, each pair in one round trip to
  * keyd (which serves them in order).  0, or -1 with the first failure. */

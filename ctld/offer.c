@@ -89,11 +89,17 @@ offer_parse(const struct ngval *d, int answer, struct offer_req *o)
 	if (!call_str_fits(o->from, o->from_len, CALL_TAGLEN) ||
 	    !call_str_fits(o->to, o->to_len, CALL_TAGLEN))
 		return "Tag too long";
+	/* optional strings: one that is no C string of a tag's size is
+	 * ignored as if absent */
 	oa_str(d, "via-branch", &o->via, &o->via_len);
-	if (!call_str_fits(o->via, o->via_len, CALL_TAGLEN))
-		o->via_len = CALL_TAGLEN - 1;
 	oa_str2(d, "label", "from-label", &o->label, &o->label_len);
 	oa_str2(d, "set-label", "to-label", &o->set_label, &o->set_label_len);
+	if (!call_str_fits(o->via, o->via_len, CALL_TAGLEN))
+		o->via = NULL, o->via_len = 0;
+	if (!call_str_fits(o->label, o->label_len, CALL_TAGLEN))
+		o->label = NULL, o->label_len = 0;
+	if (!call_str_fits(o->set_label, o->set_label_len, CALL_TAGLEN))
+		o->set_label = NULL, o->set_label_len = 0;
 	oa_copy(o->media_addr, sizeof(o->media_addr), d, "media-address");
 
 	flags = ngval_get(d, "flags");

@@ -214,16 +214,6 @@ relay_leg_alloc(struct relay *r, const char *call, struct party *p,
 }
 
 int
-relay_leg_update(struct relay *r, const char *call, const struct party *p,
-    const char *peer, int with_media, char *err, size_t errlen)
-{
-	struct relay_leg_op	 op = { .p = (struct party *)p, .peer = peer,
-	    .with_media = with_media };
-
-	return relay_legs(r, call, &op, 1, err, errlen);
-}
-
-int
 relay_call_delete(struct relay *r, const char *call, const char *leg,
     struct ipc_r *rr)
 {

@@ -27,11 +27,6 @@ int		 relay_down(const struct relay *);
  * ports", or the transport's) in err. */
 int	relay_leg_alloc(struct relay *, const char *call, struct party *p,
 	    size_t nmedia, char *err, size_t errlen);
-/* leg_update: peer (leg id, NULL to leave it) and, when with_media, the
- * endpoints p's own SDP advertised.  0 or -1 with err. */
-int	relay_leg_update(struct relay *, const char *call,
-	    const struct party *p, const char *peer, int with_media,
-	    char *err, size_t errlen);
 /*
  * One leg_alloc or leg_update of a batch.  relay_legs() sends the whole
  * batch before it reads a reply (one round trip instead of n: relayd runs

@@ -36,13 +36,11 @@ keyd_relayd_timeout(const struct config *cfg)
 	return cfg->ipc_timeout_ms > 1 ? cfg->ipc_timeout_ms / 2 : 1;
 }
 
-#define KEYD_BATCH	32	/* requests served together */
-
 struct keyd_batch {
-	zframe_t	*ident[KEYD_BATCH];
-	zframe_t	*msg[KEYD_BATCH];
-	struct ipc_w	 w[KEYD_BATCH];
-	int		 answer[KEYD_BATCH];
+	zframe_t	*ident[KEYD_SDES_BATCH_REQUESTS];
+	zframe_t	*msg[KEYD_SDES_BATCH_REQUESTS];
+	struct ipc_w	 w[KEYD_SDES_BATCH_REQUESTS];
+	int		 answer[KEYD_SDES_BATCH_REQUESTS];
 };
 
 /* A push of request req failed: its reply becomes that error. */
@@ -62,8 +60,8 @@ keyd_batch_failed(void *arg, size_t req, const char *err)
 }
 
 /*
- * Serves the requests waiting on the ROUTER (up to KEYD_BATCH) as one
- * batch: their key pushes to relayd go out together and are waited for
+ * Serves the requests waiting on the ROUTER (up to
+ * KEYD_SDES_BATCH_REQUESTS) as one batch: their key pushes to relayd go out together and are waited for
  * once (keyd_sdes_batch_end), then every reply is sent.  ctld sends the
  * requests of one offer or answer together, so they share one wait.
  */
@@ -80,7 +78,8 @@ keyd_serve(struct keyd *k, zsock_t *router)
 			continue;
 		}
 		n++;
-	} while (n < KEYD_BATCH && (zsock_events(router) & ZMQ_POLLIN));
+	} while (n < KEYD_SDES_BATCH_REQUESTS &&
+	    (zsock_events(router) & ZMQ_POLLIN));
 	if (k->sdes != NULL)
 		keyd_sdes_batch_begin(k->sdes);
 	for (i = 0; i < n; i++) {

@@ -39,6 +39,10 @@ struct keyd_sdes_ids {
 	unsigned	 media;
 };
 
+/* Every op pushes at most once: a batch never runs out of pending slots. */
+_Static_assert(KEYD_SDES_BATCH_REQUESTS <= KEYD_SDES_BATCH_PUSHES,
+    "a batch of requests may need more pushes than pend[] holds");
+
 /* A push sent in a batch, its reply not read yet. */
 struct ks_pending {
 	uint64_t		 rid;
@@ -262,11 +266,14 @@ ks_push(struct keyd_sdes *ks, const struct keyd_sdes_ids *id,
 		ipc_w_bool(&w, "unauthenticated_srtp",
 		    c->unauthenticated_srtp);
 	}
-	if (ks->batching && ks->npend < KEYD_SDES_BATCH_PUSHES) {
+	if (ks->batching) {
 		/* sent now, its reply read with the batch's other pushes
-		 * (keyd_sdes_batch_end), which decides the reply */
-		if (ipc_client_send(ks->relayd, &w, ks->timeout_ms, r.error,
-		    sizeof(r.error)) == -1) {
+		 * (keyd_sdes_batch_end), which decides the reply; a call
+		 * here would drop their replies as not its own */
+		if (ks->npend == KEYD_SDES_BATCH_PUSHES)
+			snprintf(err, errlen, "too many pushes in a batch");
+		else if (ipc_client_send(ks->relayd, &w, ks->timeout_ms,
+		    r.error, sizeof(r.error)) == -1) {
 			log_warnx("[%s] srtp_set to relayd: %s", id->call,
 			    r.error);
 			snprintf(err, errlen, "relayd unavailable");

@@ -38,6 +38,7 @@
 #define KEYD_SDES_CALLLEN	256	/* call-id + NUL */
 #define KEYD_SDES_LEGLEN	128	/* leg id + NUL (relayd's RELAY_IDLEN) */
 #define KEYD_SDES_MAX_MEDIA	255	/* media index 1..255 */
+#define KEYD_SDES_BATCH_REQUESTS 32	/* requests served as one batch */
 #define KEYD_SDES_BATCH_PUSHES	64	/* pushes in flight in a batch */
 
 struct keyd_sdes;

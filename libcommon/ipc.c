@@ -678,6 +678,13 @@ ipc_client_send_n(struct ipc_client *c, const struct ipc_w *const *w,
 	return sent;
 }
 
+static void
+ipc_msg_wipe_close(zmq_msg_t *m)
+{
+	explicit_bzero(zmq_msg_data(m), zmq_msg_size(m));
+	zmq_msg_close(m);
+}
+
 /*
  * Collects the replies to id[0..n) into r[0..n) until the deadline;
  * replies to anything else are dropped.  Returns how many arrived.
@@ -712,11 +719,13 @@ ipc_client_wait_n(struct ipc_client *c, const uint64_t *id, size_t n,
 		}
 		/* a multipart reply is not ours: drain its parts */
 		if (zmq_msg_more(&m)) {
-			zmq_msg_close(&m);
+			ipc_msg_wipe_close(&m);
 			continue;
 		}
 		k = ipc_r_parse(&t, zmq_msg_data(&m), zmq_msg_size(&m));
-		zmq_msg_close(&m);
+		/* parsed into t's own copy; a reply may carry keys (keyd's
+		 * crypto lines) */
+		ipc_msg_wipe_close(&m);
 		for (i = 0; k == 0 && t.is_reply && i < n; i++)
 			if (t.id == id[i] && r[i].root == NULL)
 				break;
