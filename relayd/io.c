@@ -277,7 +277,6 @@ io_new(int nworkers, unsigned nslots, enum io_engine engine)
 	pthread_cond_init(&io->cv, NULL);
 	for (i = 0; i < nworkers; i++) {
 		io->w[i].io = io;
-		io->w[i].id = i;
 		io->w[i].ep = -1;
 		io->w[i].efd = -1;
 		pthread_mutex_init(&io->w[i].mtx, NULL);

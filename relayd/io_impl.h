@@ -25,7 +25,6 @@ enum { IO_CMD_ARM, IO_CMD_CANCEL, IO_CMD_CLOSE };
 
 struct worker {
 	struct io		*io;		/* RO */
-	int			 id;		/* RO */
 	pthread_t		 thread;
 	int			 started;
 	pthread_mutex_t		 mtx;

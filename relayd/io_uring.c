@@ -70,6 +70,7 @@ struct iou_send {
 	struct msghdr		 mh;
 	struct iovec		 iov;
 	struct sockaddr_storage	 dst;
+	uint32_t		 gen;	/* of the stream that sends */
 };
 
 struct io_uring_worker {
@@ -102,7 +103,11 @@ io_uring_probe(void)
 	    io_uring_opcode_supported(p, IORING_OP_RECVMSG) &&
 	    io_uring_opcode_supported(p, IORING_OP_SENDMSG) &&
 	    io_uring_opcode_supported(p, IORING_OP_ASYNC_CANCEL) &&
-	    io_uring_opcode_supported(p, IORING_OP_READ);
+	    io_uring_opcode_supported(p, IORING_OP_READ) &&
+	    /* multishot recvmsg and provided buffer rings are Linux 6.0
+	     * (rings 5.19); SEND_ZC came with 6.0 and marks it: on an older
+	     * kernel every receive would end at once with EINVAL */
+	    io_uring_opcode_supported(p, IORING_OP_SEND_ZC);
 	if (p != NULL)
 		io_uring_free_probe(p);
 	io_uring_queue_exit(&ring);
@@ -225,6 +230,7 @@ iou_commands(struct worker *w)
 					log_warn("io_uring: close queue");
 					/* leak the fd, never misuse it */
 					w->close_done++;
+					pthread_cond_broadcast(&w->closed);
 					break;
 				}
 				u->closing = p;
@@ -258,6 +264,7 @@ iou_send(struct worker *w, struct stream *s, unsigned bid, uint8_t *pkt,
 	x->mh.msg_namelen = dst->len;
 	x->mh.msg_iov = &x->iov;
 	x->mh.msg_iovlen = 1;
+	x->gen = s->gen;
 	/* MSG_DONTWAIT: a full socket buffer fails the send now (counted)
 	 * instead of parking it; a relay must not queue stale media */
 	io_uring_prep_sendmsg(sqe, s->peer->fd, &x->mh, MSG_DONTWAIT);
@@ -281,11 +288,16 @@ iou_recv(struct worker *w, struct io_uring_cqe *cqe, uint64_t now)
 		s = w->io->slots[slot];
 	if (s != NULL && (s->gen & UD_MASK30) != UD_HI(cqe->user_data))
 		s = NULL;
-	/* a multishot receive ends on error or when the buffers run out:
-	 * re-arm it unless the stream is gone or it was cancelled */
-	if (!(cqe->flags & IORING_CQE_F_MORE) && s != NULL &&
-	    cqe->res != -ECANCELED)
-		iou_arm(u, s);
+	/* a multishot receive ends when the buffers run out (re-armed: they
+	 * come back with this batch) or on an error (logged, not re-armed: it
+	 * would only fail again, at once, forever) */
+	if (!(cqe->flags & IORING_CQE_F_MORE) && s != NULL) {
+		if (cqe->res >= 0 || cqe->res == -ENOBUFS)
+			iou_arm(u, s);
+		else if (cqe->res != -ECANCELED)
+			log_warnx("io_uring: receive on port %u: %s", s->port,
+			    strerror(-cqe->res));
+	}
 	if (!(cqe->flags & IORING_CQE_F_BUFFER))
 		return;
 	bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
@@ -327,7 +339,8 @@ iou_sent(struct worker *w, struct io_uring_cqe *cqe)
 	}
 	if (slot < w->io->nslots)
 		s = w->io->slots[slot];
-	if (s != NULL)
+	/* the slot may hold another call's stream by now */
+	if (s != NULL && bid < IOU_NBUF && s->gen == u->snd[bid].gen)
 		io_drop(w, s, RELAY_DROP_SEND_ERROR, 1);
 	else
 		RELAY_INC(w->c.drops[RELAY_DROP_SEND_ERROR], 1);
@@ -454,7 +467,11 @@ iou_close_pending(struct worker *w)
 
 	if (u->nclosing == 0)
 		return;
-	if (io_uring_submit(&u->ring) < 0 || io_uring_sq_ready(&u->ring) != 0)
+	/* get_events too: with deferred task work a cancelled receive lets
+	 * go of its socket only when the worker collects completions, and
+	 * the port must be free once close_done says so */
+	if (io_uring_submit_and_get_events(&u->ring) < 0 ||
+	    io_uring_sq_ready(&u->ring) != 0)
 		return;		/* try again after the next batch */
 	for (i = 0; i < u->nclosing; i++)
 		close(u->closing[i]);

@@ -71,11 +71,8 @@ void
 latch_learn(struct stream *s, const struct sockaddr_storage *src,
     socklen_t srclen)
 {
-	if (s->is_latched || srclen > sizeof(s->latched.ss))
-		return;
-	memcpy(&s->latched.ss, src, srclen);
-	s->latched.len = srclen;
-	s->is_latched = 1;
+	if (!s->is_latched)
+		latch_relearn(s, src, srclen);
 }
 
 void

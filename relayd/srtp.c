@@ -11,6 +11,8 @@
  *   - ROC per SSRC carried across rekeys through explicit streams
  *     (srtp_add_stream + srtp_set_stream_roc on the new session).
  */
+#include <arpa/inet.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,24 +258,54 @@ srtpx_rekey(struct srtpx *x, const struct srtpx_key *k, char *err,
 	return 0;
 }
 
-/* Remembers an RTP SSRC (bounded; the first ones win: an endpoint that
- * cycles through many SSRCs only loses ROC carry-over for the extra). */
-static void
-srtpx_note_ssrc(struct srtpx *x, const void *pkt, int len)
+/* The SSRC of an RTP (bytes 8-11) or RTCP (4-7) packet; 0 if too short. */
+static int
+srtpx_ssrc(const void *pkt, int len, int rtcp, uint32_t *ssrc)
 {
-	const uint8_t	*p = pkt;
+	const uint8_t	*p = (const uint8_t *)pkt + (rtcp ? 4 : 8);
+
+	if (len < (rtcp ? 8 : 12))
+		return 0;
+	*ssrc = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+	return 1;
+}
+
+/*
+ * After a packet protected, or unprotected and authenticated (libsrtp2
+ * makes a stream per SSRC from the template only then): an endpoint
+ * cycling SSRCs would otherwise make the packet path allocate without
+ * bound.  The session keeps at most SRTPX_MAX_SSRC streams: a new SSRC
+ * past that evicts the one unseen longest (a real SSRC change keeps
+ * working; only a returning old SSRC loses its replay and ROC state).
+ * Packets that fail to authenticate change nothing here.
+ */
+static void
+srtpx_admit(struct srtpx *x, const void *pkt, int len, int rtcp)
+{
 	uint32_t	 ssrc;
 	size_t		 i;
 
-	if (len < 12)
+	if (!srtpx_ssrc(pkt, len, rtcp, &ssrc))
 		return;
-	ssrc = (uint32_t)p[8] << 24 | (uint32_t)p[9] << 16 |
-	    (uint32_t)p[10] << 8 | p[11];
 	for (i = 0; i < x->nssrc; i++)
-		if (x->ssrc[i] == ssrc)
+		if (x->ssrc[i] == ssrc) {
+			/* most recent last: the one evicted is the one
+			 * unseen longest */
+			if (i + 1 < x->nssrc) {
+				memmove(x->ssrc + i, x->ssrc + i + 1,
+				    (x->nssrc - i - 1) * sizeof(x->ssrc[0]));
+				x->ssrc[x->nssrc - 1] = ssrc;
+			}
 			return;
-	if (x->nssrc < SRTPX_MAX_SSRC)
-		x->ssrc[x->nssrc++] = ssrc;
+		}
+	if (x->nssrc == SRTPX_MAX_SSRC) {
+		(void)srtp_remove_stream(x->s, htonl(x->ssrc[0]));
+		memmove(x->ssrc, x->ssrc + 1,
+		    (SRTPX_MAX_SSRC - 1) * sizeof(x->ssrc[0]));
+		x->nssrc--;
+	}
+	x->ssrc[x->nssrc++] = ssrc;
 }
 
 srtp_err_status_t
@@ -281,10 +313,10 @@ srtpx_protect(struct srtpx *x, void *pkt, int *len, int rtcp)
 {
 	srtp_err_status_t	 st;
 
-	if (rtcp)
-		return srtp_protect_rtcp(x->s, pkt, len);
-	if ((st = srtp_protect(x->s, pkt, len)) == srtp_err_status_ok)
-		srtpx_note_ssrc(x, pkt, *len);
+	st = rtcp ? srtp_protect_rtcp(x->s, pkt, len) :
+	    srtp_protect(x->s, pkt, len);
+	if (st == srtp_err_status_ok)
+		srtpx_admit(x, pkt, *len, rtcp);
 	return st;
 }
 
@@ -293,10 +325,10 @@ srtpx_unprotect(struct srtpx *x, void *pkt, int *len, int rtcp)
 {
 	srtp_err_status_t	 st;
 
-	if (rtcp)
-		return srtp_unprotect_rtcp(x->s, pkt, len);
-	if ((st = srtp_unprotect(x->s, pkt, len)) == srtp_err_status_ok)
-		srtpx_note_ssrc(x, pkt, *len);
+	st = rtcp ? srtp_unprotect_rtcp(x->s, pkt, len) :
+	    srtp_unprotect(x->s, pkt, len);
+	if (st == srtp_err_status_ok)
+		srtpx_admit(x, pkt, *len, rtcp);
 	return st;
 }
 

@@ -55,7 +55,8 @@ struct srtpx_key {
  * SRTP_MAX_TRAILER_LEN + 4). */
 #define SRTPX_OVERHEAD	(SRTP_MAX_TRAILER_LEN + 4)
 
-/* SSRCs remembered for ROC carry-over across a rekey. */
+/* SSRCs a session keeps streams for (the oldest is evicted past that),
+ * remembered for ROC carry-over across a rekey. */
 #define SRTPX_MAX_SSRC	8
 
 struct srtpx;
