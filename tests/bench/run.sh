@@ -139,18 +139,20 @@ start_rtpsec() {
 	B=$B RTPSEC_CONF=$conf setsid tools/run.sh >"$work/rtpsec.log" 2>&1 &
 	relay_pid=$!
 	relay_ng=$rtpsec_ng
-	local d p ids=""
+	local d p sup="" ids=""
+	# run.sh runs supervisord, which runs the daemons and Redis
 	for _ in $(seq 100); do
 		ids=""
+		sup=$(pgrep -P "$relay_pid" -x supervisord | head -1)
 		for d in relayd ctld keyd statsd; do
-			p=$(pgrep -P "$relay_pid" -x "$d" | head -1)
+			p=${sup:+$(pgrep -P "$sup" -x "$d" | head -1)}
 			[ -n "$p" ] || break
 			ids="$ids${ids:+,}$p"
 		done
 		[ "$(echo "$ids" | tr ',' '\n' | grep -c .)" -eq 4 ] && break
 		sleep 0.1
 	done
-	redis_pid=$(pgrep -P "$relay_pid" -x redis-server | head -1)
+	redis_pid=${sup:+$(pgrep -P "$sup" -x redis-server | head -1)}
 	relay_pids=$ids
 	all_pids="$(echo "$ids" | tr ',' ' ') $redis_pid"
 	[ "$(echo "$ids" | tr ',' '\n' | grep -c .)" -eq 4 ] || {
@@ -235,9 +237,6 @@ interrupted() {
 }
 trap interrupted INT TERM
 
-proc_cpu() { # PID -> utime+stime in clock ticks
-	[ -n "$1" ] && awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0
-}
 # PID... -> ns on CPU of all their threads (schedstat: exact, where utime and
 # stime are sampled at the scheduler tick)
 sched_ns() {
@@ -261,7 +260,6 @@ $table machine "$results" \
 echo "bench: loads: $loads; ${dur} s each; results in $results" >&2
 
 # ---------------------------------------------------------------- loads
-clk=$(getconf CLK_TCK)
 run_one() { # RELAY LOAD
 	local relay=$1 load=$2 calls srtp=false sat=false ng timeout_s rc d=$dur
 	local args=()
@@ -291,7 +289,7 @@ run_one() { # RELAY LOAD
 	# shellcheck disable=SC2206
 	args+=(-n "$ng" -p "$relay_pids" -j ${BENCH_RTPLOAD_ARGS:-})
 	local r0 r1 s0 s1
-	r0=$(proc_cpu "$redis_pid")
+	r0=$(sched_ns $redis_pid)
 	# shellcheck disable=SC2086
 	s0=$(sched_ns ${relay_pids//,/ })
 	timeout -k 5 "$timeout_s" "$B/rtpload" "${args[@]}" \
@@ -300,17 +298,17 @@ run_one() { # RELAY LOAD
 	wait "$load_pid"
 	rc=$?
 	load_pid=""
-	r1=$(proc_cpu "$redis_pid")
+	r1=$(sched_ns $redis_pid)
 	# shellcheck disable=SC2086
 	s1=$(sched_ns ${relay_pids//,/ })
-	# a relay process that died (run.sh restarts daemons) spoils the run
+	# a relay process that died (supervisord restarts it) spoils the run
 	local dead="" p
 	for p in ${relay_pids//,/ }; do alive "$p" || dead="$dead $p"; done
 	stop_relay
 	cp "$work/$relay.log" "$logs/$load-$relay.log" 2>/dev/null
 	cp "$work/rtpload.err" "$logs/$load-$relay.rtpload.log" 2>/dev/null
 	local extra=(relay_cpu_whole_s="$(awk -v a="$s0" -v b="$s1" 'BEGIN{printf "%.3f", (b-a)/1e9}')")
-	[ -n "$redis_pid" ] && extra+=(redis_cpu_s="$(awk -v a="$r0" -v b="$r1" -v c="$clk" 'BEGIN{printf "%.3f", (b-a)/c}')")
+	[ -n "$redis_pid" ] && extra+=(redis_cpu_s="$(awk -v a="$r0" -v b="$r1" 'BEGIN{printf "%.3f", (b-a)/1e9}')")
 	[ -n "$dead" ] && extra+=(error="\"relay process(es)$dead died during the run\"")
 	[ $rc -eq 124 ] && extra+=(error="\"rtpload timed out after ${timeout_s}s\"")
 	$table record "$results" relay="$relay" load="$load" calls="$calls" \
