@@ -307,7 +307,7 @@ def show(path):
     w("       (--table=-1), without Redis, recording or Homer. ratio = "
       "rtpsec / rtpengine.")
     w("       relay CPU and CPU-us/packet: rtpload's measured window "
-      "(schedstat of every thread);")
+      "(each process's CPU-time clock);")
     w("       relay CPU whole run: run.sh's schedstat of all relay threads "
       "over setup + media + delete.")
     redis = ["%s %.3f s" % (l, runs[l]["rtpsec"]["redis_cpu_s"])

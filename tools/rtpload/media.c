@@ -307,6 +307,12 @@ rx_packet(struct rl *rl, uint8_t *p, int len, const struct sockaddr_in *src,
 	uint32_t		 sidx = UINT32_MAX, call, seq, d;
 	uint64_t		 tx, lat;
 
+	/* between runs the main thread sets calls up again (port_map and
+	 * the SRTP contexts change): late packets are not looked at */
+	if (rl->rx_epoch == 0) {
+		rs->other++;
+		return;
+	}
 	if (len < RL_RTP_HDR) {
 		rs->bad++;
 		return;

@@ -1,12 +1,11 @@
 /*
  * proc: the relay's CPU and memory from /proc, and the clocks.
  *
- * CPU time from every thread's schedstat (exact); RSS from
+ * CPU time from each process's CPU-time clock (exact); RSS from
  * /proc/PID/status.
  */
 #include <sys/resource.h>
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,38 +47,26 @@ proc_read(const char *path, char *buf, size_t len)
 }
 
 /*
- * CPU seconds of all the threads of the pids: the sum of each task's
- * /proc/PID/task/TID/schedstat first field (ns on a CPU, exact).  utime
- * and stime are sampled at the scheduler tick, which a relay that sleeps
- * between short bursts can miss entirely (0 s at a light load).
+ * CPU seconds of the pids, all their threads (those that have exited too):
+ * each process's CPU-time clock (clock_getcpuclockid), which is exact.
+ * utime and stime in /proc/PID/stat are sampled at the scheduler tick and
+ * miss a relay that sleeps between short bursts (0 s at a light load).
  */
 double
 proc_cpu(const int *pids, unsigned n)
 {
-	char			 path[320], buf[256];
-	struct dirent		*de;
-	DIR			*d;
-	unsigned long long	 ns;
-	double			 sum = 0;
-	unsigned		 i;
-	int			 ok = 0;
+	struct timespec	 ts;
+	clockid_t	 cid;
+	double		 sum = 0;
+	unsigned	 i;
+	int		 ok = 0;
 
 	for (i = 0; i < n; i++) {
-		snprintf(path, sizeof(path), "/proc/%d/task", pids[i]);
-		if ((d = opendir(path)) == NULL)
+		if (clock_getcpuclockid((pid_t)pids[i], &cid) != 0 ||
+		    clock_gettime(cid, &ts) != 0)
 			continue;
-		while ((de = readdir(d)) != NULL) {
-			if (de->d_name[0] == '.')
-				continue;
-			snprintf(path, sizeof(path), "/proc/%d/task/%s/schedstat",
-			    pids[i], de->d_name);
-			if (proc_read(path, buf, sizeof(buf)) == -1 ||
-			    sscanf(buf, "%llu", &ns) != 1)
-				continue;
-			sum += (double)ns / 1e9;
-			ok = 1;
-		}
-		closedir(d);
+		sum += (double)ts.tv_sec + ts.tv_nsec / 1e9;
+		ok = 1;
 	}
 	return ok ? sum : -1;
 }

@@ -14,9 +14,10 @@
  * address, so many legs share one socket and one sendmmsg reaches many
  * relay ports.
  *
- * Threads: the main thread sets calls up before media starts and reads
+ * Threads: the main thread sets calls up while no run is on (the
+ * receiver ignores packets while rx_epoch is 0, under rx_lock) and reads
  * results only after the sender has been joined and, for the receiver,
- * under rx.lock.  Fields are annotated with their owner.
+ * under rx_lock.  Fields are annotated with their owner.
  */
 #ifndef RTPLOAD_H
 #define RTPLOAD_H
