@@ -43,9 +43,14 @@ stop() {
 	kill -TERM "$pid" 2>/dev/null
 }
 trap stop INT TERM
-echo "run: rtpsec is up under supervisord (pid $pid): ng udp/tcp $(cfg ng_listen), metrics http://$("$B/statsd" "${conf_args[@]}" -n 2>/dev/null | sed -n 's/^http_listen = //p')/metrics, run dir $run_dir" >&2
+echo "run: rtpsec is up under supervisord (pid $pid): ng udp/tcp $(cfg ng_listen), metrics http://$(cfg http_listen)/metrics, run dir $run_dir" >&2
+rc=0
 while kill -0 "$pid" 2>/dev/null; do
 	wait "$pid"
+	rc=$?
 done
 rm -rf "$data"
-exit 0
+# supervisord's own status (0 after a stop on SIGTERM); a trap that
+# interrupted wait leaves 128+signal, which is a clean stop too
+[ $rc -gt 128 ] && rc=0
+exit $rc

@@ -89,18 +89,22 @@ class SupervisordTest(unittest.TestCase):
             return f.read()[-3000:]
 
     def ng_cmd(self, d, timeout=1.0):
+        """d's reply, or None; late replies to earlier cookies are
+        skipped, not taken for this one."""
         self.n += 1
         cookie = b"sup%d" % self.n
         self.ng.sendto(cookie + b" " + bencode(d),
                        ("127.0.0.1", self.ng_port))
-        self.ng.settimeout(timeout)
-        try:
-            data, _ = self.ng.recvfrom(65536)
-        except socket.timeout:
-            return None
-        if not data.startswith(cookie + b" "):
-            return None
-        return bdecode(data[len(cookie) + 1:])
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.ng.settimeout(max(deadline - time.monotonic(), 0.001))
+            try:
+                data, _ = self.ng.recvfrom(65536)
+            except socket.timeout:
+                return None
+            if data.startswith(cookie + b" "):
+                return bdecode(data[len(cookie) + 1:])
+        return None
 
     def pong(self):
         r = self.ng_cmd({"command": "ping"}, timeout=0.3)
