@@ -359,8 +359,11 @@ class NgPlainTest(CallMixin, ClusterTestCase):
         key = "rtpsec:call:{%s}" % cid
         index = "rtpsec:node:it-node:calls"
         self.setup_call(cid)
-        wait_until(lambda: c.redis_cmd("EXISTS", key) == 1, 3,
-                   what="the call record")
+        # ctld writes the record just after its answer's reply
+        wait_until(lambda: c.redis_cmd("EXISTS", key) == 1 and all(
+            p["tag"] for p in mp_unpack(c.redis_cmd(
+                "HGET", key, "data"))["parties"]), 3,
+                   what="the call record after the answer")
         ttl = c.redis_cmd("TTL", key)
         self.assertTrue(0 < ttl <= 86400, ttl)
         self.assertEqual(c.redis_cmd("HGET", key, "v"), b"1")

@@ -62,6 +62,11 @@ def srtpcat_payload(i):
     return bytes(p)
 
 
+def answered(rec):
+    """A call record written after the answer (both parties tagged)."""
+    return len(rec["parties"]) == 2 and all(p["tag"] for p in rec["parties"])
+
+
 class SdesTest(ClusterTestCase):
     overrides = {"ctld": {"delete_delay": 0}}
     seq = 5000
@@ -111,10 +116,17 @@ class SdesTest(ClusterTestCase):
         rx, fails = self.finish(srtp_proc)
         return [g[0] for g in got], rx, fails
 
-    def no_key_in_record(self, cid, keys):
+    def no_key_in_record(self, cid, keys, ready=None):
+        """The call's Redis record (once ready(record), when given: ctld
+        writes it just after its reply), checked for every key."""
         c = self.cluster
         key = "rtpsec:call:{%s}" % cid
-        wait_until(lambda: c.redis_cmd("EXISTS", key) == 1, 3, what="record")
+
+        def written():
+            raw = c.redis_cmd("HGET", key, "data")
+            return raw is not None and (ready is None or
+                                        ready(mp_unpack(raw)))
+        wait_until(written, 3, what="record")
         raw = c.redis_cmd("HGET", key, "data")
         rec = mp_unpack(raw)
         for k in keys:
@@ -289,8 +301,9 @@ class SdesTest(ClusterTestCase):
         am = parse_sdp(answer["sdp"])["media"][0]
         self.assertIn(" RTP/AVP ", am["m"])
         self.assertEqual(cryptos(am), [])
-        rec = self.no_key_in_record(cid, [ours, bkey] +
-                                    [l.split()[2][7:] for l in lines])
+        rec = self.no_key_in_record(
+            cid, [ours, bkey] + [l.split()[2][7:] for l in lines],
+            ready=answered)
         media = [p["media"][0] for p in rec["parties"]]
         self.assertEqual([(x["srtp"], x["suite"], x["tag"]) for x in media],
                          [(0, "", 0), (1, "AES_CM_128_HMAC_SHA1_80", 7)])
@@ -440,7 +453,7 @@ class SdesTest(ClusterTestCase):
                          ("3", "AES_CM_128_HMAC_SHA1_80",
                           ["UNENCRYPTED_SRTP"]))
         ours = f[2][len("inline:"):]
-        rec = self.no_key_in_record(cid, [akey, ours])
+        rec = self.no_key_in_record(cid, [akey, ours], ready=answered)
         self.assertEqual([p["media"][0].get("sdes_params")
                           for p in rec["parties"]], [1, 0])
 
