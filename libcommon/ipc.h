@@ -43,6 +43,8 @@
 	X(SDES_ANSWER, "sdes_answer")	/* ctld -> keyd: our answer's line */	\
 	X(SDES_REMOTE, "sdes_remote")	/* ctld -> keyd: the peer's key */	\
 	X(SDES_FORGET, "sdes_forget")	/* ctld -> keyd: wipe a call's keys */	\
+	X(SRTP_UNWRAP, "srtp_unwrap")	/* relayd -> keyd: a stored key */ \
+	X(NODE_ADOPT, "node_adopt")	/* ctld -> relayd: a dead node's calls */ \
 	X(NG, "ng")		/* client -> ctld: an ng command */	\
 	X(STATS, "stats")	/* PUB: cumulative counters */		\
 	X(EVENT, "event")	/* PUB: call events (timeout, ...) */

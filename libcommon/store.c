@@ -64,8 +64,10 @@ struct store {
 	int			 unix_sock;
 	char			 path[CONFIG_STRLEN];	/* unix path or host */
 	int			 port;
+	char			 ns[16];		/* "call", "relay" */
 	char			 node[CONFIG_STRLEN];
 	char			 node_key[STORE_KEYLEN];
+	uint64_t		 epoch;		/* connections made */
 	int			 ttl;
 	uint64_t		 last_try_ms;
 	uint64_t		 errors;
@@ -74,19 +76,38 @@ struct store {
 };
 
 int
-store_call_key(char *dst, size_t len, const char *id)
+store_ns_key(char *dst, size_t len, const char *ns, const char *id)
 {
-	int	 n = snprintf(dst, len, "rtpsec:call:{%s}", id);
+	int	 n = snprintf(dst, len, "rtpsec:%s:{%s}", ns, id);
 
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
 int
-store_node_key(char *dst, size_t len, const char *node)
+store_ns_node_key(char *dst, size_t len, const char *ns, const char *node)
 {
-	int	 n = snprintf(dst, len, "rtpsec:node:%s:calls", node);
+	int	 n = snprintf(dst, len, "rtpsec:node:%s:%ss", node, ns);
 
 	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+int
+store_call_key(char *dst, size_t len, const char *id)
+{
+	return store_ns_key(dst, len, "call", id);
+}
+
+int
+store_node_key(char *dst, size_t len, const char *node)
+{
+	return store_ns_node_key(dst, len, "call", node);
+}
+
+/* This store's record key of id. */
+static int
+store_key(const struct store *s, char *dst, size_t len, const char *id)
+{
+	return store_ns_key(dst, len, s->ns, id);
 }
 
 static void	store_drain(struct store *);
@@ -221,6 +242,7 @@ store_connect(struct store *s)
 		return -1;
 	}
 	redisSetTimeout(s->ctx, tv);
+	s->epoch++;
 	if (s->unix_sock)
 		log_info("store: connected to Redis at unix:%s", s->path);
 	else
@@ -232,10 +254,22 @@ store_connect(struct store *s)
 struct store *
 store_new(const char *spec, const char *node, int call_ttl)
 {
+	return store_new_ns(spec, "call", node, call_ttl);
+}
+
+struct store *
+store_new_ns(const char *spec, const char *ns, const char *node,
+    int call_ttl)
+{
 	struct store	*s;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
+	if (strlen(ns) >= sizeof(s->ns)) {
+		free(s);
+		return NULL;
+	}
+	strcpy(s->ns, ns);
 	if (strncmp(spec, "unix:", 5) == 0) {
 		s->unix_sock = 1;
 		if (strlen(spec + 5) == 0 || strlen(spec + 5) >= sizeof(s->path))
@@ -245,7 +279,8 @@ store_new(const char *spec, const char *node, int call_ttl)
 	    &s->port) == -1)
 		goto bad;
 	snprintf(s->node, sizeof(s->node), "%s", node);
-	if (store_node_key(s->node_key, sizeof(s->node_key), node) == -1)
+	if (store_ns_node_key(s->node_key, sizeof(s->node_key), ns,
+	    node) == -1)
 		goto bad;
 	s->ttl = call_ttl > 0 ? call_ttl : 86400;
 	store_connect(s);
@@ -367,7 +402,7 @@ store_write(struct store *s, enum store_op op, const char *id,
 	struct store_flight	*f;
 	int			 i, done = 0;
 
-	if (s->ctx == NULL || store_call_key(key, sizeof(key), id) == -1)
+	if (s->ctx == NULL || store_key(s, key, sizeof(key), id) == -1)
 		return -1;
 	if ((f = calloc(1, sizeof(*f))) == NULL ||
 	    (f->id = strdup(id)) == NULL ||
@@ -431,7 +466,7 @@ store_do(struct store *s, enum store_op op, const char *id, uint64_t created,
 	char	 key[STORE_KEYLEN];
 	int	 rc;
 
-	if (store_call_key(key, sizeof(key), id) == -1)
+	if (store_key(s, key, sizeof(key), id) == -1)
 		return -1;
 	/* take what Redis has answered so far (never waits) */
 	(void)store_read(s, 0);
@@ -507,15 +542,24 @@ store_tick(struct store *s, uint64_t now_ms)
 int
 store_calls_load(struct store *s, store_load_fn fn, void *arg)
 {
+	return store_calls_load_node(s, s->node, fn, arg);
+}
+
+int
+store_calls_load_node(struct store *s, const char *node, store_load_fn fn,
+    void *arg)
+{
 	redisReply	*m, *r;
-	char		 key[STORE_KEYLEN];
+	char		 key[STORE_KEYLEN], nkey[STORE_KEYLEN];
 	size_t		 i;
 	int		 n = 0;
 
+	if (store_ns_node_key(nkey, sizeof(nkey), s->ns, node) == -1)
+		return -1;
 	store_drain(s);
 	if (s->ctx == NULL && store_connect(s) == -1)
 		return -1;
-	if ((m = redisCommand(s->ctx, "SMEMBERS %s", s->node_key)) == NULL) {
+	if ((m = redisCommand(s->ctx, "SMEMBERS %s", nkey)) == NULL) {
 		store_disconnect(s);
 		s->errors++;
 		return -1;
@@ -529,7 +573,7 @@ store_calls_load(struct store *s, store_load_fn fn, void *arg)
 		const char	*id = m->element[i]->str;
 
 		if (m->element[i]->type != REDIS_REPLY_STRING ||
-		    store_call_key(key, sizeof(key), id) == -1)
+		    store_key(s, key, sizeof(key), id) == -1)
 			continue;
 		if ((r = redisCommand(s->ctx, "HGET %s data", key)) == NULL) {
 			store_disconnect(s);
@@ -543,13 +587,39 @@ store_calls_load(struct store *s, store_load_fn fn, void *arg)
 		} else if (r->type == REDIS_REPLY_NIL) {
 			/* expired: drop it from the index */
 			freeReplyObject(r);
-			r = redisCommand(s->ctx, "SREM %s %s", s->node_key, id);
+			r = redisCommand(s->ctx, "SREM %s %s", nkey, id);
 		}
 		if (r != NULL)
 			freeReplyObject(r);
 	}
 	freeReplyObject(m);
 	return n;
+}
+
+int
+store_node_drop(struct store *s, const char *node)
+{
+	redisReply	*r;
+	char		 nkey[STORE_KEYLEN];
+
+	if (store_ns_node_key(nkey, sizeof(nkey), s->ns, node) == -1)
+		return -1;
+	store_drain(s);
+	if (s->ctx == NULL && store_connect(s) == -1)
+		return -1;
+	if ((r = redisCommand(s->ctx, "DEL %s", nkey)) == NULL) {
+		store_disconnect(s);
+		s->errors++;
+		return -1;
+	}
+	freeReplyObject(r);
+	return 0;
+}
+
+uint64_t
+store_epoch(const struct store *s)
+{
+	return s->epoch;
 }
 
 int

@@ -33,6 +33,11 @@ struct store;
  * the run directory).  Connects at once if it can; NULL only when spec
  * does not parse or memory runs out. */
 struct store	*store_new(const char *spec, const char *node, int call_ttl);
+/* The same for another kind of record: keys `rtpsec:<ns>:{<id>}` and the
+ * node set `rtpsec:node:<node>:<ns>s` (store_new is ns "call"; relayd's
+ * media state is ns "relay", docs/redis.md). */
+struct store	*store_new_ns(const char *spec, const char *ns,
+		    const char *node, int call_ttl);
 void		 store_destroy(struct store **);
 
 /* Writes (or queues, when Redis is down) the record of call id.  data is
@@ -54,6 +59,16 @@ void		 store_tick(struct store *, uint64_t now_ms);
 typedef void	(*store_load_fn)(void *arg, const char *id,
 		    const void *data, size_t len);
 int		 store_calls_load(struct store *, store_load_fn, void *arg);
+/* The same for another node's set (a relay node adopting a dead one's
+ * calls); blocking, with the short timeouts. */
+int		 store_calls_load_node(struct store *, const char *node,
+		    store_load_fn, void *arg);
+/* Deletes another node's set once its calls are adopted; 0 or -1. */
+int		 store_node_drop(struct store *, const char *node);
+/* Connections made so far: a change means Redis came back and may have
+ * lost what it held (restarted without persistence), so the caller
+ * writes every live record again. */
+uint64_t	 store_epoch(const struct store *);
 
 int		 store_connected(const struct store *);
 size_t		 store_pending(const struct store *);
@@ -62,5 +77,8 @@ uint64_t	 store_errors(const struct store *);
 /* Key names; -1 when they do not fit (STORE_KEYLEN). */
 int		 store_call_key(char *, size_t, const char *id);
 int		 store_node_key(char *, size_t, const char *node);
+int		 store_ns_key(char *, size_t, const char *ns, const char *id);
+int		 store_ns_node_key(char *, size_t, const char *ns,
+		    const char *node);
 
 #endif

@@ -29,6 +29,7 @@
 #include "libcommon/log.h"
 #include "relayd/call.h"
 #include "relayd/latch.h"
+#include "relayd/persist.h"
 
 #define CALL_IPCDROP_NAME(e, s)	s,
 const char *const call_ipcdrop_names[CALL_IPCDROP_COUNT] = {
@@ -114,32 +115,48 @@ call_key_eq(const struct srtpx_key *a, const struct srtpx_key *b)
 	return diff == 0;
 }
 
+/*
+ * A media on a pair of pool: any free one, or the one of RTP port want (a
+ * restored call keeps its ports).  srtp (may be NULL) is moved in before
+ * the sockets are polled, so a restored SRTP media never relays a packet
+ * unprotected.
+ */
 static struct media *
-call_media_new(struct relayd *r, struct call *c, unsigned index)
+call_media_new(struct relayd *r, struct call *c, unsigned index,
+    struct ports *pool, uint16_t want, struct relay_srtp *srtp)
 {
 	struct media	*m;
-	int		 fds[2], k;
-	uint16_t	 port;
+	int		 fds[2], k, tries;
+	uint16_t	 port = want;
 
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return NULL;
-	if ((m->pair = ports_alloc(r->ports, fds, &port)) == -1) {
+	for (tries = 0; tries < 2; tries++) {
+		m->pair = want != 0 ? ports_claim(pool, want, fds) :
+		    ports_alloc(pool, fds, &port);
+		if (m->pair != -1)
+			break;
 		/* freed ports may still be open in a worker (io_close):
 		 * once they are closed, try again */
 		io_close_wait_all(r->io);
-		if ((m->pair = ports_alloc(r->ports, fds, &port)) == -1) {
-			free(m);
-			return NULL;
-		}
 	}
+	if (m->pair == -1) {
+		free(m);
+		return NULL;
+	}
+	m->pool = pool;
 	m->index = index;
+	if (srtp != NULL) {
+		memcpy(m->srtp, srtp, sizeof(m->srtp));
+		memset(srtp, 0, 2 * sizeof(*srtp));
+	}
 	io_lock(r->io, c->worker);
 	for (k = 0; k < 2; k++) {
 		m->s[k].media = m;
 		m->s[k].fd = fds[k];
 		m->s[k].port = port + k;
 		m->s[k].rtcp = k;
-		m->s[k].slot = 2 * m->pair + k;
+		m->s[k].slot = 2 * (ports_slot_base(pool) + m->pair) + k;
 		m->s[k].gen = ++r->gen;
 		if (io_add(r->io, c->worker, &m->s[k]) == -1)
 			log_warnx("[%s] cannot poll port %u", c->id,
@@ -156,6 +173,9 @@ call_srtp_clear(struct relay_srtp *x)
 {
 	srtpx_destroy(&x->x);
 	explicit_bzero(&x->key, sizeof(x->key));
+	free(x->wrapped);
+	x->wrapped = NULL;
+	x->wrapped_len = 0;
 }
 
 /* Caller holds no lock; the media must already be unlinked from its leg
@@ -169,7 +189,7 @@ call_media_free(struct relayd *r, int worker, struct media *m)
 		io_close(r->io, worker, m->s[k].fd);
 		call_srtp_clear(&m->srtp[k]);
 	}
-	ports_free(r->ports, m->pair);
+	ports_free(m->pool, m->pair);
 	free(m);
 }
 
@@ -223,7 +243,8 @@ int
 call_init(struct relayd *r, const struct config *cfg, char *err,
     size_t errlen)
 {
-	int	 n = cfg->workers;
+	int		 n = cfg->workers;
+	unsigned	 adopt = (CALL_ADOPT_PORT_MAX - CALL_ADOPT_PORT_MIN + 1) / 2;
 
 	memset(r, 0, sizeof(*r));
 	r->cfg = cfg;
@@ -237,7 +258,11 @@ call_init(struct relayd *r, const struct config *cfg, char *err,
 	if ((r->ports = ports_new(cfg->interface, cfg->port_min,
 	    cfg->port_max, err, errlen)) == NULL)
 		return -1;
-	if ((r->io = io_new(n, 2 * ports_npairs(r->ports),
+	r->pools[0] = r->ports;
+	r->npools = 1;
+	/* slots for the pools an adoption may add: pointers, 8 bytes each */
+	r->nslots = 2 * (ports_npairs(r->ports) + (CALL_POOLS - 1) * adopt);
+	if ((r->io = io_new(n, r->nslots,
 	    io_engine_parse(cfg->io_engine))) == NULL) {
 		snprintf(err, errlen, "cannot start the packet workers");
 		ports_destroy(&r->ports);
@@ -270,7 +295,107 @@ call_fini(struct relayd *r)
 			free(c);
 		}
 	r->ncalls = 0;
-	ports_destroy(&r->ports);
+	for (b = 0; b < r->npools; b++)
+		ports_destroy(&r->pools[b]);
+	r->ports = NULL;
+}
+
+struct ports *
+call_pool(struct relayd *r, const char *addr, uint16_t port)
+{
+	char		 err[128];
+	unsigned	 i, base;
+	struct ports	*p;
+
+	for (i = 0; i < r->npools; i++)
+		if (strcmp(ports_addr(r->pools[i]), addr) == 0 &&
+		    ports_has(r->pools[i], port))
+			return r->pools[i];
+	if (r->npools == CALL_POOLS) {
+		log_warnx("cannot take over ports on %s: already %d addresses",
+		    addr, CALL_POOLS);
+		return NULL;
+	}
+	if ((p = ports_new(addr, CALL_ADOPT_PORT_MIN, CALL_ADOPT_PORT_MAX,
+	    err, sizeof(err))) == NULL) {
+		log_warnx("cannot take over ports on %s: %s", addr, err);
+		return NULL;
+	}
+	base = ports_npairs(r->ports) + (r->npools - 1) * ports_npairs(p);
+	ports_set_slot_base(p, base);
+	r->pools[r->npools++] = p;
+	log_info("media ports on %s taken over", addr);
+	return p;
+}
+
+struct call *
+call_lookup(struct relayd *r, const char *id)
+{
+	return call_find(r, id);
+}
+
+struct call *
+call_create(struct relayd *r, const char *id)
+{
+	struct call	*c;
+	unsigned	 b;
+
+	if ((c = calloc(1, sizeof(*c) + strlen(id) + 1)) == NULL)
+		return NULL;
+	memcpy(c->id, id, strlen(id) + 1);
+	c->created = daemon_wall_s();
+	c->worker = call_hash(id) % io_nworkers(r->io);
+	b = call_hash(id) % CALL_BUCKETS;
+	c->next = r->tab[b];
+	r->tab[b] = c;
+	r->ncalls++;
+	return c;
+}
+
+struct leg *
+call_leg_lookup(struct call *c, const char *id)
+{
+	return call_leg(c, id);
+}
+
+struct leg *
+call_leg_create(struct relayd *r, struct call *c, const char *id,
+    struct ports *pool)
+{
+	struct leg	*l;
+
+	if ((l = calloc(1, sizeof(*l) + strlen(id) + 1)) == NULL)
+		return NULL;
+	memcpy(l->id, id, strlen(id) + 1);
+	l->pool = pool;
+	io_lock(r->io, c->worker);
+	l->next = c->legs;
+	c->legs = l;
+	io_unlock(r->io, c->worker);
+	return l;
+}
+
+struct media *
+call_media_create(struct relayd *r, struct call *c, struct leg *l,
+    uint16_t port, struct relay_srtp *srtp)
+{
+	struct media	*m;
+
+	if (l->nmedia == RELAY_MAX_MEDIA ||
+	    (m = call_media_new(r, c, l->nmedia + 1, l->pool, port,
+	    srtp)) == NULL)
+		return NULL;
+	io_lock(r->io, c->worker);
+	l->media[l->nmedia++] = m;
+	call_relink(c);
+	io_unlock(r->io, c->worker);
+	return m;
+}
+
+void
+call_remove(struct relayd *r, struct call *c)
+{
+	call_free(r, c);
 }
 
 /* ---- address helpers ------------------------------------------------- */
@@ -471,7 +596,7 @@ call_op_leg_alloc(struct relayd *r, const struct ipc_r *q, struct ipc_w *w)
 	struct call	*c;
 	struct leg	*l;
 	uint64_t	 n;
-	unsigned	 i, had, b;
+	unsigned	 i, had;
 	int		 newcall = 0, newleg = 0;
 
 	if (call_get_ids(q, cid, sizeof(cid), lid, sizeof(lid)) == -1 ||
@@ -481,30 +606,19 @@ call_op_leg_alloc(struct relayd *r, const struct ipc_r *q, struct ipc_w *w)
 		return;
 	}
 	if ((c = call_find(r, cid)) == NULL) {
-		if ((c = calloc(1, sizeof(*c) + strlen(cid) + 1)) == NULL)
+		if ((c = call_create(r, cid)) == NULL)
 			goto oom;
-		memcpy(c->id, cid, strlen(cid) + 1);
-		c->created = daemon_wall_s();
-		c->worker = call_hash(cid) % io_nworkers(r->io);
-		b = call_hash(cid) % CALL_BUCKETS;
-		c->next = r->tab[b];
-		r->tab[b] = c;
-		r->ncalls++;
 		newcall = 1;
 	}
 	if ((l = call_leg(c, lid)) == NULL) {
-		if ((l = calloc(1, sizeof(*l) + strlen(lid) + 1)) == NULL)
+		if ((l = call_leg_create(r, c, lid, r->ports)) == NULL)
 			goto fail;
-		memcpy(l->id, lid, strlen(lid) + 1);
-		io_lock(r->io, c->worker);
-		l->next = c->legs;
-		c->legs = l;
-		io_unlock(r->io, c->worker);
 		newleg = 1;
 	}
 	had = l->nmedia;
 	for (i = had; i < n; i++) {
-		struct media *m = call_media_new(r, c, i + 1);
+		struct media *m = call_media_new(r, c, i + 1, l->pool, 0,
+		    NULL);
 
 		if (m == NULL) {
 			/* undo this request's media */
@@ -525,9 +639,10 @@ call_op_leg_alloc(struct relayd *r, const struct ipc_r *q, struct ipc_w *w)
 		io_unlock(r->io, c->worker);
 	}
 	ipc_w_reply(w, q->op, q->id, 1, NULL, 3);
-	ipc_w_str(w, "addr", r->cfg->advertised[0] ? r->cfg->advertised :
-	    r->cfg->interface);
-	ipc_w_uint(w, "family", ports_family(r->ports) == AF_INET6 ? 6 : 4);
+	/* an adopted leg keeps the address of the node it came from */
+	ipc_w_str(w, "addr", l->pool != r->ports ? ports_addr(l->pool) :
+	    r->cfg->advertised[0] ? r->cfg->advertised : r->cfg->interface);
+	ipc_w_uint(w, "family", ports_family(l->pool) == AF_INET6 ? 6 : 4);
 	ipc_w_key(w, "ports");
 	msgpack_pack_array(&w->pk, l->nmedia);
 	for (i = 0; i < l->nmedia; i++) {
@@ -537,6 +652,8 @@ call_op_leg_alloc(struct relayd *r, const struct ipc_r *q, struct ipc_w *w)
 	}
 	if (newcall)
 		log_info("[%s] new call", cid);
+	if (newcall || newleg || l->nmedia != had)
+		persist_mark(r, c);
 	return;
  fail:
 	if (newleg)
@@ -646,6 +763,7 @@ call_op_leg_update(struct relayd *r, const struct ipc_r *q, struct ipc_w *w)
 	}
 	call_relink(c);
 	io_unlock(r->io, c->worker);
+	persist_mark(r, c);
 	ipc_w_reply(w, q->op, q->id, 1, NULL, 0);
 }
 
@@ -666,8 +784,9 @@ call_op_srtp_set(struct relayd *r, const struct ipc_r *q, struct ipc_w *w)
 	struct srtpx		*nx = NULL;
 	struct call		*c;
 	struct leg		*l;
-	const void		*key;
-	size_t			 keylen;
+	const void		*key, *wrapped = NULL;
+	size_t			 keylen, wrappedlen = 0;
+	uint8_t			*wcopy = NULL;
 	uint64_t		 idx;
 	int			 has_suite, has_key, d, rc, si;
 	int			 ue = 0, uec = 0, ua = 0;
@@ -689,7 +808,10 @@ call_op_srtp_set(struct relayd *r, const struct ipc_r *q, struct ipc_w *w)
 	    (ipc_get(q->root, "unencrypted_srtcp") != NULL &&
 	    ipc_get_bool(q->root, "unencrypted_srtcp", &uec) == -1) ||
 	    (ipc_get(q->root, "unauthenticated_srtp") != NULL &&
-	    ipc_get_bool(q->root, "unauthenticated_srtp", &ua) == -1)) {
+	    ipc_get_bool(q->root, "unauthenticated_srtp", &ua) == -1) ||
+	    (ipc_get(q->root, "wrapped") != NULL && (!has_suite ||
+	    ipc_get_bin(q->root, "wrapped", &wrapped, &wrappedlen) == -1 ||
+	    wrappedlen == 0 || wrappedlen > 1024))) {
 		call_refuse(r, q, w, CALL_IPCDROP_BAD_FIELD,
 		    "bad call, leg, media, dir, profile, key or session "
 		    "parameter");
@@ -726,12 +848,27 @@ call_op_srtp_set(struct relayd *r, const struct ipc_r *q, struct ipc_w *w)
 		goto done;
 	}
 	x = &l->media[idx - 1]->srtp[d];
+	if (wrapped != NULL) {
+		if ((wcopy = malloc(wrappedlen)) == NULL) {
+			ipc_w_reply(w, q->op, q->id, 0, "out of memory", 0);
+			goto done;
+		}
+		memcpy(wcopy, wrapped, wrappedlen);
+	}
 	/* x->key is control-thread only: compare without the lock */
 	if (has_suite && x->x != NULL && x->key.profile == k.profile &&
 	    x->key.len == k.len && call_key_eq(&x->key, &k) &&
 	    x->key.unencrypted_srtp == k.unencrypted_srtp &&
 	    x->key.unencrypted_srtcp == k.unencrypted_srtcp &&
 	    x->key.unauthenticated_srtp == k.unauthenticated_srtp) {
+		if (wcopy != NULL && (x->wrapped == NULL ||
+		    x->wrapped_len != wrappedlen)) {
+			free(x->wrapped);
+			x->wrapped = wcopy;
+			x->wrapped_len = wrappedlen;
+			wcopy = NULL;
+			persist_mark(r, c);
+		}
 		ipc_w_reply(w, q->op, q->id, 1, NULL, 0);	/* no-op */
 		goto done;
 	}
@@ -752,7 +889,14 @@ call_op_srtp_set(struct relayd *r, const struct ipc_r *q, struct ipc_w *w)
 		x->key = k;
 	} else if ((rc = srtpx_rekey(x->x, &k, err, sizeof(err))) == 0)
 		x->key = k;
+	if (rc == 0 && has_suite) {
+		free(x->wrapped);
+		x->wrapped = wcopy;
+		x->wrapped_len = wcopy != NULL ? wrappedlen : 0;
+		wcopy = NULL;
+	}
 	io_unlock(r->io, c->worker);
+	persist_mark(r, c);
 	if (rc == -1) {
 		log_warnx("[%s] leg %s media %u %s: rekey: %s", cid, lid,
 		    (unsigned)idx, dir, err);
@@ -767,6 +911,7 @@ call_op_srtp_set(struct relayd *r, const struct ipc_r *q, struct ipc_w *w)
 	    nx == NULL && has_suite ? " (rekeyed)" : "");
 	ipc_w_reply(w, q->op, q->id, 1, NULL, 0);
  done:
+	free(wcopy);
 	explicit_bzero(&k, sizeof(k));
 }
 
@@ -798,8 +943,10 @@ call_op_delete(struct relayd *r, const struct ipc_r *q, struct ipc_w *w)
 	io_unlock(r->io, c->worker);
 	if (l != NULL) {
 		call_leg_free(r, c, l);
+		persist_mark(r, c);
 		log_info("[%s] leg %s deleted", cid, lid);
 	} else {
+		persist_forget(r, c);
 		call_free(r, c);
 		log_info("[%s] deleted", cid);
 	}
@@ -856,6 +1003,7 @@ static const call_handler call_handlers[IPC_OP_COUNT] = {
 	[IPC_OP_CALL_QUERY] = call_op_query,
 	[IPC_OP_CALL_LIST] = call_op_list,
 	[IPC_OP_SRTP_SET] = call_op_srtp_set,
+	[IPC_OP_NODE_ADOPT] = persist_op_adopt,
 };
 
 void
@@ -903,6 +1051,7 @@ call_sweep(struct relayd *r, uint64_t now, void (*cb)(void *, const char *),
 			log_info("[%s] media timeout", c->id);
 			if (cb != NULL)
 				cb(arg, c->id);
+			persist_forget(r, c);
 			call_free(r, c);
 			r->timeouts++;
 			n++;

@@ -17,6 +17,12 @@
 #include "relayd/relay.h"
 
 #define CALL_BUCKETS	4096
+/* Port allocators: [0] is this node's interface; the others are made
+ * when the node adopts a dead node's calls on another address. */
+#define CALL_POOLS	4
+/* Ports of an adopted address: any the dead node may have used. */
+#define CALL_ADOPT_PORT_MIN	1024
+#define CALL_ADOPT_PORT_MAX	65535
 
 /* X(enum, "reason"): why an IPC request was refused or dropped. */
 #define CALL_IPCDROPS(X)			\
@@ -31,9 +37,21 @@ enum call_ipcdrop {
 };
 extern const char *const call_ipcdrop_names[CALL_IPCDROP_COUNT];
 
+struct store;
+struct ipc_client;
+
 struct relayd {
 	const struct config	*cfg;		/* RO */
-	struct ports		*ports;		/* ctl */
+	struct ports		*ports;		/* ctl: == pools[0] */
+	struct ports		*pools[CALL_POOLS];	/* ctl */
+	unsigned		 npools;
+	unsigned		 nslots;	/* io slots */
+	struct store		*store;		/* ctl: persist.c */
+	uint64_t		 store_epoch;
+	struct ipc_client	*keyd;		/* ctl: srtp_unwrap */
+	struct call		*dirty;		/* ctl: to persist */
+	uint64_t		 restored;	/* calls restored or adopted */
+	uint64_t		 restore_failed;
 	struct io		*io;		/* RO pointer */
 	struct call		*tab[CALL_BUCKETS];	/* ctl */
 	unsigned		 ncalls;	/* ctl */
@@ -52,6 +70,23 @@ void	call_fini(struct relayd *);
 /* Answers one parsed request: fills w (initialized by the caller) with the
  * reply.  Counts refused requests. */
 void	call_handle(struct relayd *, const struct ipc_r *, struct ipc_w *);
+/* For persist.c (restore and adoption); control thread. */
+struct call	*call_lookup(struct relayd *, const char *id);
+struct call	*call_create(struct relayd *, const char *id);
+struct leg	*call_leg_lookup(struct call *, const char *id);
+struct leg	*call_leg_create(struct relayd *, struct call *,
+		    const char *id, struct ports *pool);
+/* Appends media number l->nmedia + 1 on the pair of RTP port `port` of
+ * pool (0: any free pair of the leg's pool), taking over srtp[2] (the
+ * transforms are in force before the sockets are polled; zeroed in the
+ * caller).  NULL when the ports cannot be had. */
+struct media	*call_media_create(struct relayd *, struct call *,
+		    struct leg *, uint16_t port, struct relay_srtp *srtp);
+void		 call_remove(struct relayd *, struct call *);
+/* The allocator for addr that has port in range (made if needed); NULL
+ * when all CALL_POOLS are used or addr is bad. */
+struct ports	*call_pool(struct relayd *, const char *addr, uint16_t port);
+
 /* Removes calls silent for media_timeout seconds; calls cb(arg, call-id)
  * for each before freeing it.  Returns how many ended. */
 int	call_sweep(struct relayd *, uint64_t now_wall,

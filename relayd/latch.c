@@ -84,6 +84,8 @@ latch_relearn(struct stream *s, const struct sockaddr_storage *src,
 	memcpy(&s->latched.ss, src, srclen);
 	s->latched.len = srclen;
 	s->is_latched = 1;
+	/* persisted by the control thread (persist.c) */
+	__atomic_store_n(&s->latch_dirty, 1, __ATOMIC_RELAXED);
 }
 
 int

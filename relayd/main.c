@@ -20,6 +20,7 @@
 #include "libcommon/log.h"
 #include "libcommon/privsep.h"
 #include "relayd/call.h"
+#include "relayd/persist.h"
 #include "relayd/srtp.h"
 #include "relayd/stats.h"
 
@@ -124,6 +125,9 @@ relayd_request(zsock_t *router)
 		}
 	} else {
 		call_handle(&relayd, &q, &w);
+		/* the change is on its way to Redis before ctld hears of it:
+		 * a crash after the reply cannot lose it */
+		persist_flush(&relayd);
 		if (ipc_router_send(router, ident, &w) == -1)
 			log_warnx("cannot send reply to %s request",
 			    ipc_op_name(q.op));
@@ -182,7 +186,8 @@ main(int argc, char **argv)
 	zsock_t		*router;
 	zpoller_t	*poller;
 	char		 err[256];
-	uint64_t	 now, next_stats, next_sweep;
+	uint64_t	 now, next_stats, next_sweep, next_persist;
+	int		 n;
 
 	daemon_start(argc, argv, "relayd", &cfg);
 	relayd_nofile(&cfg);
@@ -190,6 +195,8 @@ main(int argc, char **argv)
 		fatalx("cannot initialize libsrtp2");
 	if (call_init(&relayd, &cfg, err, sizeof(err)) == -1)
 		fatalx("%s", err);
+	if (persist_init(&relayd) == -1)
+		fatalx("cannot set up the Redis store");
 	if ((router = ipc_bind(ZMQ_ROUTER, cfg.relayd_ctl)) == NULL ||
 	    (pub = ipc_bind(ZMQ_PUB, cfg.relayd_pub)) == NULL)
 		fatalx("cannot bind the ZeroMQ sockets");
@@ -200,6 +207,9 @@ main(int argc, char **argv)
 	privsep_confine(&cfg, "relayd", extra);
 	if ((poller = zpoller_new(router, NULL)) == NULL)
 		fatalx("zpoller_new");
+	/* before the first request is read: ctld's call_list sees them */
+	if ((n = persist_restore(&relayd)) > 0)
+		log_info("%d calls restored from Redis", n);
 	log_info("ready: %d %s workers, media %s ports %d-%d, control %s",
 	    io_nworkers(relayd.io), io_engine_name(relayd.io), cfg.interface, cfg.port_min, cfg.port_max,
 	    cfg.relayd_ctl);
@@ -207,14 +217,19 @@ main(int argc, char **argv)
 	now = daemon_now_ms();
 	next_stats = now;
 	next_sweep = now + 1000;
+	next_persist = now + PERSIST_TICK_MS;
 	while (!daemon_quit) {
 		if (daemon_reload) {
 			daemon_reload = 0;
 			relayd_reload(&cfg);
 		}
-		if (zpoller_wait(poller, 200) == router)
+		if (zpoller_wait(poller, PERSIST_TICK_MS) == router)
 			relayd_request(router);
 		now = daemon_now_ms();
+		if (now >= next_persist) {
+			next_persist = now + PERSIST_TICK_MS;
+			persist_tick(&relayd, now);
+		}
 		if (now >= next_sweep) {
 			next_sweep = now + 1000;
 			call_sweep(&relayd, daemon_wall_s(), relayd_on_timeout,
@@ -231,6 +246,8 @@ main(int argc, char **argv)
 	}
 	log_info("stopping");
 	zpoller_destroy(&poller);
+	persist_flush(&relayd);
+	persist_fini(&relayd);
 	call_fini(&relayd);
 	zsock_destroy(&router);
 	zsock_destroy(&pub);

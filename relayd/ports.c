@@ -33,6 +33,8 @@ struct ports {
 	unsigned		 npairs;
 	unsigned		 nused;
 	unsigned		 cursor;
+	unsigned		 slot_base;	/* io slots: 2 * (base + pair) */
+	char			 addr[64];
 	uint8_t			*used;
 };
 
@@ -68,6 +70,7 @@ ports_new(const char *addr, int port_min, int port_max, char *err,
 		free(p);
 		return NULL;
 	}
+	snprintf(p->addr, sizeof(p->addr), "%s", addr);
 	p->base = base;
 	p->npairs = (port_max - base + 1) / 2;
 	if ((p->used = calloc((p->npairs + 7) / 8, 1)) == NULL) {
@@ -134,6 +137,52 @@ ports_alloc(struct ports *p, int fds[2], uint16_t *rtp_port)
 		return (int)i;
 	}
 	return -1;
+}
+
+int
+ports_claim(struct ports *p, uint16_t port, int fds[2])
+{
+	unsigned	 i;
+
+	if (port < p->base || (port - p->base) % 2 != 0 ||
+	    (unsigned)(port - p->base) / 2 >= p->npairs)
+		return -1;
+	i = (port - p->base) / 2;
+	if (p->used[i / 8] & (1 << (i % 8)))
+		return -1;
+	if ((fds[0] = ports_bind(p, port)) == -1)
+		return -1;
+	if ((fds[1] = ports_bind(p, port + 1)) == -1) {
+		close(fds[0]);
+		return -1;
+	}
+	p->used[i / 8] |= 1 << (i % 8);
+	p->nused++;
+	return (int)i;
+}
+
+int
+ports_has(const struct ports *p, uint16_t port)
+{
+	return port >= p->base && (unsigned)(port - p->base) / 2 < p->npairs;
+}
+
+const char *
+ports_addr(const struct ports *p)
+{
+	return p->addr;
+}
+
+void
+ports_set_slot_base(struct ports *p, unsigned base)
+{
+	p->slot_base = base;
+}
+
+unsigned
+ports_slot_base(const struct ports *p)
+{
+	return p->slot_base;
 }
 
 void

@@ -23,6 +23,16 @@ void		 ports_destroy(struct ports **);
 /* Binds a pair: returns its index (>= 0) with fds[0] RTP, fds[1] RTCP and
  * *rtp_port, or -1 when no pair is free. The caller owns the fds. */
 int		 ports_alloc(struct ports *, int fds[2], uint16_t *rtp_port);
+/* Binds the pair whose RTP port is port (a restored call keeps its
+ * ports): its index, or -1 (out of range, held, or the bind failed). */
+int		 ports_claim(struct ports *, uint16_t port, int fds[2]);
+/* 1 if port is in the range. */
+int		 ports_has(const struct ports *, uint16_t port);
+/* The local address, as given to ports_new. */
+const char	*ports_addr(const struct ports *);
+/* The first pair's io slot pair (several allocators share one io). */
+void		 ports_set_slot_base(struct ports *, unsigned);
+unsigned	 ports_slot_base(const struct ports *);
 /* Marks a pair free (the caller closes the fds). */
 void		 ports_free(struct ports *, int pair);
 int		 ports_family(const struct ports *);	/* AF_INET or AF_INET6 */

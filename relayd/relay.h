@@ -26,6 +26,8 @@
 
 #include "relayd/srtp.h"
 
+struct ports;
+
 #define RELAY_MAX_MEDIA	16
 #define RELAY_IDLEN	128
 
@@ -77,6 +79,7 @@ struct stream {
 	struct relay_addr	 adv;		/* ctl, under lock */
 	struct relay_addr	 latched;	/* worker; ctl resets under lock */
 	int			 is_latched;	/* worker; ctl resets under lock */
+	int			 latch_dirty;	/* worker sets, persist clears */
 	/* counters: worker writes, ctl reads relaxed */
 	uint64_t		 packets;
 	uint64_t		 bytes;
@@ -103,17 +106,24 @@ enum { RELAY_SRTP_IN, RELAY_SRTP_OUT };
 struct relay_srtp {
 	struct srtpx		*x;		/* NULL: plain RTP */
 	struct srtpx_key	 key;		/* ctl only */
+	/* keyd's AEAD-wrapped copy of key (docs/ipc.md srtp_set), what the
+	 * Redis record keeps; NULL if keyd sent none: then a restart cannot
+	 * restore this direction.  ctl only. */
+	uint8_t			*wrapped;
+	size_t			 wrapped_len;
 };
 
 struct media {
 	unsigned		 index;		/* 1-based */
 	int			 pair;		/* ports.c pair index */
+	struct ports		*pool;		/* the pair's allocator */
 	struct stream		 s[2];		/* [0] RTP, [1] RTCP */
 	struct relay_srtp	 srtp[2];	/* [RELAY_SRTP_IN/OUT] */
 };
 
 struct leg {
 	char			*peer;		/* NULL: none */
+	struct ports		*pool;		/* where its media bind */
 	unsigned		 nmedia;
 	struct media		*media[RELAY_MAX_MEDIA];
 	struct leg		*next;
@@ -123,6 +133,9 @@ struct leg {
 struct call {
 	uint64_t		 created;	/* unix s */
 	uint64_t		 created_mono;	/* ms */
+	uint64_t		 saved_ms;	/* persist: last write, 0 never */
+	int			 dirty;		/* persist: write it (ctl) */
+	struct call		*dnext;		/* persist: dirty list */
 	int			 worker;
 	struct leg		*legs;
 	struct call		*next;		/* hash chain */

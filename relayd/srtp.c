@@ -26,7 +26,12 @@ struct srtpx {
 	srtp_profile_t	 profile;
 	int		 inbound;
 	uint32_t	 ssrc[SRTPX_MAX_SSRC];	/* RTP SSRCs seen, for rekey */
+	uint16_t	 seq[SRTPX_MAX_SSRC];	/* highest RTP seq of each */
 	size_t		 nssrc;
+	/* restored streams whose first packet must still fix the ROC */
+	struct srtpx_roc pend[SRTPX_MAX_SSRC];
+	size_t		 npend;
+	int		 dirty;		/* worker sets, srtpx_state clears */
 };
 
 /*
@@ -181,14 +186,17 @@ srtpx_policy(srtp_policy_t *pol, const struct srtpx_key *k, int inbound,
 	return 0;
 }
 
-/* A new session for k, with the streams and ROCs of old (may be NULL). */
+/*
+ * A new session for k with an explicit stream for each of the n SSRCs in
+ * r, starting at its ROC (a rekey carries the old session's; a restart
+ * the persisted ones).
+ */
 static srtp_t
-srtpx_session(const struct srtpx_key *k, int inbound, const struct srtpx *old,
-    char *err, size_t errlen)
+srtpx_session(const struct srtpx_key *k, int inbound,
+    const struct srtpx_roc *r, size_t n, char *err, size_t errlen)
 {
 	srtp_policy_t	 pol, one;
 	srtp_t		 s;
-	uint32_t	 roc;
 	size_t		 i;
 
 	if (srtpx_policy(&pol, k, inbound, err, errlen) == -1)
@@ -197,23 +205,37 @@ srtpx_session(const struct srtpx_key *k, int inbound, const struct srtpx *old,
 		snprintf(err, errlen, "srtp_create failed");
 		return NULL;
 	}
-	for (i = 0; old != NULL && i < old->nssrc; i++) {
-		if (srtp_get_stream_roc(old->s, old->ssrc[i], &roc) !=
-		    srtp_err_status_ok)
-			continue;	/* never carried a packet */
+	for (i = 0; i < n; i++) {
 		one = pol;
 		one.ssrc.type = ssrc_specific;
-		one.ssrc.value = old->ssrc[i];
+		one.ssrc.value = r[i].ssrc;
 		if (srtp_add_stream(s, &one) != srtp_err_status_ok ||
-		    srtp_set_stream_roc(s, old->ssrc[i], roc) !=
+		    srtp_set_stream_roc(s, r[i].ssrc, r[i].roc) !=
 		    srtp_err_status_ok) {
 			snprintf(err, errlen, "cannot carry the rollover "
-			    "counter of SSRC %u", old->ssrc[i]);
+			    "counter of SSRC %u", r[i].ssrc);
 			srtp_dealloc(s);
 			return NULL;
 		}
 	}
 	return s;
+}
+
+/* The SSRCs of x that carried packets, with their ROCs and seqs. */
+static size_t
+srtpx_rocs(const struct srtpx *x, struct srtpx_roc *r)
+{
+	size_t	 i, n = 0;
+
+	for (i = 0; i < x->nssrc; i++) {
+		if (srtp_get_stream_roc(x->s, x->ssrc[i], &r[n].roc) !=
+		    srtp_err_status_ok)
+			continue;	/* never carried a packet */
+		r[n].ssrc = x->ssrc[i];
+		r[n].seq = x->seq[i];
+		n++;
+	}
+	return n;
 }
 
 struct srtpx *
@@ -225,12 +247,40 @@ srtpx_new(const struct srtpx_key *k, int inbound, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if ((x->s = srtpx_session(k, inbound, NULL, err, errlen)) == NULL) {
+	if ((x->s = srtpx_session(k, inbound, NULL, 0, err, errlen)) == NULL) {
 		free(x);
 		return NULL;
 	}
 	x->profile = k->profile;
 	x->inbound = inbound;
+	return x;
+}
+
+struct srtpx *
+srtpx_restore(const struct srtpx_key *k, int inbound,
+    const struct srtpx_roc *r, size_t n, char *err, size_t errlen)
+{
+	struct srtpx	*x;
+	size_t		 i;
+
+	if (n > SRTPX_MAX_SSRC)
+		n = SRTPX_MAX_SSRC;
+	if ((x = calloc(1, sizeof(*x))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if ((x->s = srtpx_session(k, inbound, r, n, err, errlen)) == NULL) {
+		free(x);
+		return NULL;
+	}
+	x->profile = k->profile;
+	x->inbound = inbound;
+	for (i = 0; i < n; i++) {
+		x->ssrc[i] = x->pend[i].ssrc = r[i].ssrc;
+		x->seq[i] = r[i].seq;
+		x->pend[i] = r[i];
+	}
+	x->nssrc = x->npend = n;
 	return x;
 }
 
@@ -248,9 +298,12 @@ int
 srtpx_rekey(struct srtpx *x, const struct srtpx_key *k, char *err,
     size_t errlen)
 {
-	srtp_t	 s;
+	srtp_t			 s;
 
-	if ((s = srtpx_session(k, x->inbound, x, err, errlen)) == NULL)
+	struct srtpx_roc	 r[SRTPX_MAX_SSRC];
+
+	if ((s = srtpx_session(k, x->inbound, r, srtpx_rocs(x, r), err,
+	    errlen)) == NULL)
 		return -1;
 	srtp_dealloc(x->s);
 	x->s = s;
@@ -280,32 +333,111 @@ srtpx_ssrc(const void *pkt, int len, int rtcp, uint32_t *ssrc)
  * working; only a returning old SSRC loses its replay and ROC state).
  * Packets that fail to authenticate change nothing here.
  */
+static uint16_t
+srtpx_seq(const void *pkt)
+{
+	const uint8_t	*p = pkt;
+
+	return (uint16_t)(p[2] << 8 | p[3]);
+}
+
+/*
+ * The persisted (ROC, seq) of each SSRC must stay within half a seq
+ * cycle of the truth for a restart to guess the ROC right (see
+ * srtpx_fix_roc), so the state is marked for saving whenever the seq
+ * enters another quarter of the cycle: four saves per 65536 packets.
+ */
+static void
+srtpx_note_seq(struct srtpx *x, size_t i, uint16_t seq, int fresh)
+{
+	if (fresh || ((seq ^ x->seq[i]) & 0xc000) != 0)
+		__atomic_store_n(&x->dirty, 1, __ATOMIC_RELAXED);
+	x->seq[i] = seq;
+}
+
 static void
 srtpx_admit(struct srtpx *x, const void *pkt, int len, int rtcp)
 {
 	uint32_t	 ssrc;
+	uint16_t	 seq;
 	size_t		 i;
 
 	if (!srtpx_ssrc(pkt, len, rtcp, &ssrc))
 		return;
+	seq = rtcp ? 0 : srtpx_seq(pkt);
 	for (i = 0; i < x->nssrc; i++)
 		if (x->ssrc[i] == ssrc) {
 			/* most recent last: the one evicted is the one
 			 * unseen longest */
 			if (i + 1 < x->nssrc) {
+				uint16_t sq = x->seq[i];
+
 				memmove(x->ssrc + i, x->ssrc + i + 1,
 				    (x->nssrc - i - 1) * sizeof(x->ssrc[0]));
-				x->ssrc[x->nssrc - 1] = ssrc;
+				memmove(x->seq + i, x->seq + i + 1,
+				    (x->nssrc - i - 1) * sizeof(x->seq[0]));
+				i = x->nssrc - 1;
+				x->ssrc[i] = ssrc;
+				x->seq[i] = sq;
 			}
+			if (!rtcp)
+				srtpx_note_seq(x, i, seq, 0);
 			return;
 		}
 	if (x->nssrc == SRTPX_MAX_SSRC) {
 		(void)srtp_remove_stream(x->s, htonl(x->ssrc[0]));
 		memmove(x->ssrc, x->ssrc + 1,
 		    (SRTPX_MAX_SSRC - 1) * sizeof(x->ssrc[0]));
+		memmove(x->seq, x->seq + 1,
+		    (SRTPX_MAX_SSRC - 1) * sizeof(x->seq[0]));
 		x->nssrc--;
 	}
-	x->ssrc[x->nssrc++] = ssrc;
+	i = x->nssrc++;
+	x->ssrc[i] = ssrc;
+	x->seq[i] = 0;
+	if (!rtcp)
+		srtpx_note_seq(x, i, seq, 1);
+}
+
+/*
+ * The first RTP packet of a restored SSRC: its ROC is the one that puts
+ * the packet's index nearest the persisted index (RFC 3711 3.3.1's
+ * estimate, from the saved state instead of the lost one), handed to
+ * libsrtp2 as the stream's pending ROC.  Within half a cycle of the
+ * persisted seq this is exact, which the quarter saves guarantee unless
+ * the relay was down for more than about 16000 packets of that stream.
+ */
+static void
+srtpx_fix_roc(struct srtpx *x, const void *pkt, int len)
+{
+	uint32_t	 ssrc, roc;
+	int64_t		 saved, best, c, d, bd = 0;
+	size_t		 i;
+	int		 k;
+
+	if (!srtpx_ssrc(pkt, len, 0, &ssrc))
+		return;
+	for (i = 0; i < x->npend; i++)
+		if (x->pend[i].ssrc == ssrc)
+			break;
+	if (i == x->npend)
+		return;
+	saved = (int64_t)x->pend[i].roc << 16 | x->pend[i].seq;
+	best = -1;
+	for (k = -1; k <= 1; k++) {
+		if ((int64_t)x->pend[i].roc + k < 0)
+			continue;
+		c = ((int64_t)x->pend[i].roc + k) << 16 | srtpx_seq(pkt);
+		d = c > saved ? c - saved : saved - c;
+		if (best == -1 || d < bd) {
+			best = c;
+			bd = d;
+		}
+	}
+	roc = (uint32_t)(best >> 16);
+	if (roc != x->pend[i].roc)
+		(void)srtp_set_stream_roc(x->s, ssrc, roc);
+	x->pend[i] = x->pend[--x->npend];
 }
 
 srtp_err_status_t
@@ -313,6 +445,8 @@ srtpx_protect(struct srtpx *x, void *pkt, int *len, int rtcp)
 {
 	srtp_err_status_t	 st;
 
+	if (x->npend != 0 && !rtcp)
+		srtpx_fix_roc(x, pkt, *len);
 	st = rtcp ? srtp_protect_rtcp(x->s, pkt, len) :
 	    srtp_protect(x->s, pkt, len);
 	if (st == srtp_err_status_ok)
@@ -325,6 +459,8 @@ srtpx_unprotect(struct srtpx *x, void *pkt, int *len, int rtcp)
 {
 	srtp_err_status_t	 st;
 
+	if (x->npend != 0 && !rtcp)
+		srtpx_fix_roc(x, pkt, *len);
 	st = rtcp ? srtp_unprotect_rtcp(x->s, pkt, len) :
 	    srtp_unprotect(x->s, pkt, len);
 	if (st == srtp_err_status_ok)
@@ -340,4 +476,29 @@ srtpx_roc(const struct srtpx *x, uint32_t ssrc)
 	if (srtp_get_stream_roc(x->s, ssrc, &roc) != srtp_err_status_ok)
 		return 0;
 	return roc;
+}
+
+int
+srtpx_dirty(struct srtpx *x)
+{
+	return __atomic_exchange_n(&x->dirty, 0, __ATOMIC_RELAXED);
+}
+
+size_t
+srtpx_state(const struct srtpx *x, struct srtpx_roc *r)
+{
+	size_t	 n, i, j;
+
+	n = srtpx_rocs(x, r);
+	/* restored SSRCs not heard from since keep their saved state */
+	for (i = 0; i < x->npend && n < SRTPX_MAX_SSRC; i++) {
+		for (j = 0; j < n; j++)
+			if (r[j].ssrc == x->pend[i].ssrc)
+				break;
+		if (j == n)
+			r[n++] = x->pend[i];
+		else
+			r[j] = x->pend[i];
+	}
+	return n;
 }

@@ -61,6 +61,14 @@ struct srtpx_key {
 
 struct srtpx;
 
+/* One SSRC's rollover counter and highest sequence number, persisted so
+ * that a restarted relayd resumes mid-call (DESIGN.md). */
+struct srtpx_roc {
+	uint32_t	 ssrc;
+	uint32_t	 roc;
+	uint16_t	 seq;
+};
+
 /* Once per process, before any other call and before confinement (it
  * runs libsrtp2's lazy crypto initialization, see srtp.c); 0 or -1. */
 int		 srtpx_init(void);
@@ -85,5 +93,18 @@ srtp_err_status_t srtpx_unprotect(struct srtpx *, void *pkt, int *len,
 		    int rtcp);
 /* The rollover counter of ssrc (0 if unknown), for the Redis record. */
 uint32_t	 srtpx_roc(const struct srtpx *, uint32_t ssrc);
+
+/* A transform restored after a restart: explicit streams for the n SSRCs
+ * of r (at most SRTPX_MAX_SSRC) at their saved ROC; the first RTP packet
+ * of each then corrects the ROC from its seq against the saved seq. */
+struct srtpx	*srtpx_restore(const struct srtpx_key *, int inbound,
+		    const struct srtpx_roc *r, size_t n, char *err,
+		    size_t errlen);
+/* 1 once after the worker saw an SSRC's seq enter another quarter of
+ * its cycle (or a new SSRC): time to persist srtpx_state(). */
+int		 srtpx_dirty(struct srtpx *);
+/* The state to persist: up to SRTPX_MAX_SSRC entries in r.  Under the
+ * worker's lock. */
+size_t		 srtpx_state(const struct srtpx *, struct srtpx_roc *r);
 
 #endif

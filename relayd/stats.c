@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "libcommon/store.h"
 #include "relayd/stats.h"
 
 static void
@@ -37,7 +38,7 @@ stats_build(struct relayd *r, struct ipc_w *w, uint64_t seq)
 	ipc_w_uint(w, "pid", (uint64_t)getpid());
 	ipc_w_uint(w, "started", r->started);
 	ipc_w_key(w, "metrics");
-	msgpack_pack_map(&w->pk, 8 + RELAY_DROP_COUNT + CALL_IPCDROP_COUNT);
+	msgpack_pack_map(&w->pk, 11 + RELAY_DROP_COUNT + CALL_IPCDROP_COUNT);
 	stats_metric(&w->pk, "rtpsec_packets_relayed_total", NULL, NULL,
 	    t.packets);
 	stats_metric(&w->pk, "rtpsec_bytes_relayed_total", NULL, NULL,
@@ -52,6 +53,12 @@ stats_build(struct relayd *r, struct ipc_w *w, uint64_t seq)
 	stats_metric(&w->pk, "rtpsec_relay_timeouts_total", NULL, NULL,
 	    r->timeouts);
 	stats_metric(&w->pk, "rtpsec_relay_calls", NULL, NULL, r->ncalls);
+	stats_metric(&w->pk, "rtpsec_relay_restored_total", NULL, NULL,
+	    r->restored);
+	stats_metric(&w->pk, "rtpsec_relay_restore_failed_total", NULL, NULL,
+	    r->restore_failed);
+	stats_metric(&w->pk, "rtpsec_redis_errors_total", NULL, NULL,
+	    r->store != NULL ? store_errors(r->store) : 0);
 	stats_metric(&w->pk, "rtpsec_ports_used", NULL, NULL,
 	    ports_used(r->ports));
 	stats_metric(&w->pk, "rtpsec_ports_free", NULL, NULL,

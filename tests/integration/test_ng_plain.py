@@ -795,16 +795,40 @@ class RestartTest(CallMixin, ClusterTestCase):
                    not udp_port_bound(pb[0]), 3, what="ports to close")
         self.assertEqual(c.redis_cmd("EXISTS", "rtpsec:call:{%s}" % cid), 0)
 
-    def test_relayd_restart_ends_its_calls(self):
+    def test_relayd_restart_keeps_calls(self):
         c = self.cluster
         cid = "restart-relayd@test"
         a, b, pa, pb = self.setup_call(cid)
-        c.restart("relayd")
-        # relayd lost the call (no rebinding yet): ctld notices and ends it
-        wait_until(lambda: cid not in self.calls_listed(), 12,
-                   what="ctld to drop the call relayd no longer has")
-        wait_until(lambda: c.redis_cmd("EXISTS", "rtpsec:call:{%s}" % cid)
-                   == 0, 3, what="the record to go")
+        sent, got = self.relay(a, b, pa[0], 3)
+        self.assertEqual([g[0] for g in got], sent)
+        sent, got = self.relay(b, a, pb[0], 3)
+        self.assertEqual([g[0] for g in got], sent)
+        for how in ("restart", "kill"):
+            if how == "restart":
+                c.restart("relayd")
+            else:
+                c.procs["relayd"].kill()
+                c.procs["relayd"].wait(5)
+                c._start_daemon("relayd")
+                c.wait_ready("relayd")
+            # relayd read the call back from Redis: same ports, latched
+            # peers, media both ways at once; ctld keeps the call
+            self.assertTrue(udp_port_bound(pa[0]) and udp_port_bound(pb[0]))
+            sent, got = self.relay(a, b, pa[0], 3)
+            self.assertEqual([g[0] for g in got], sent, how)
+            sent, got = self.relay(b, a, pb[0], 3)
+            self.assertEqual([g[0] for g in got], sent, how)
+            self.assertIn(cid, self.calls_listed())
+            self.assertIn("1 calls restored", c.log_text("relayd"))
+        # a stranger still cannot take the latched leg over
+        m = RtpEndpoint("127.0.0.4")
+        self.addCleanup(m.close)
+        m.send_rtp((RELAY, pa[0]), 3)
+        self.assertEqual(b.recv_rtp(3, timeout=0.3), [])
+        d = c.ng({"command": "delete", "call-id": cid})
+        self.assertEqual(d["result"], "ok", d)
+        wait_until(lambda: c.redis_cmd("EXISTS", "rtpsec:relay:{%s}" % cid)
+                   == 0, 3, what="the relay record to go")
         # and new calls work at once
         cid2 = "after-relayd@test"
         a2, b2, pa2, pb2 = self.setup_call(cid2)

@@ -227,6 +227,88 @@ test_roc_survives_rekey(void **state)
 	srtpx_destroy(&fresh);
 }
 
+/*
+ * A restarted relayd (persist.c) rebuilds its transforms from the saved
+ * (SSRC, ROC, seq): past a wrap, both directions carry on with ROC 1,
+ * where a fresh transform fails; a state saved a quarter cycle before
+ * the wrap still gives the right ROC (the nearest index).
+ */
+static void
+test_roc_survives_restart(void **state)
+{
+	struct srtpx_key	 k;
+	struct srtpx		*out, *in, *out2, *in2, *in3, *fresh;
+	struct srtpx_roc	 ri[SRTPX_MAX_SSRC], ro[SRTPX_MAX_SSRC], old;
+	uint8_t			 pkt[172 + SRTPX_OVERHEAD], c1[sizeof(pkt)];
+	uint8_t			 c2[sizeof(pkt)], c3[sizeof(pkt)];
+	char			 err[128];
+	size_t			 ni, no;
+	uint32_t		 n;
+	uint16_t		 seq = 65500;
+	int			 len, l1, l2, l3, dirty = 0;
+
+	(void)state;
+	mkkey(&k, srtp_profile_aes128_cm_sha1_80, 30);
+	assert_non_null(out = srtpx_new(&k, 0, err, sizeof(err)));
+	assert_non_null(in = srtpx_new(&k, 1, err, sizeof(err)));
+	for (n = 0; n < 136; n++, seq++) {
+		len = mkrtp(pkt, seq, SSRC);
+		assert_int_equal(srtpx_protect(out, pkt, &len, 0),
+		    srtp_err_status_ok);
+		assert_int_equal(srtpx_unprotect(in, pkt, &len, 0),
+		    srtp_err_status_ok);
+		dirty |= srtpx_dirty(in);
+	}
+	/* the wrap put the seq in another quarter: time to save */
+	assert_true(dirty);
+	assert_int_equal(ni = srtpx_state(in, ri), 1);
+	assert_int_equal(no = srtpx_state(out, ro), 1);
+	assert_int_equal(ri[0].ssrc, SSRC);
+	assert_int_equal(ri[0].roc, 1);
+	assert_int_equal(ri[0].seq, (uint16_t)(seq - 1));
+	assert_int_equal(ro[0].roc, 1);
+
+	assert_non_null(in2 = srtpx_restore(&k, 1, ri, ni, err, sizeof(err)));
+	assert_non_null(out2 = srtpx_restore(&k, 0, ro, no, err,
+	    sizeof(err)));
+	old.ssrc = SSRC;
+	old.roc = 0;
+	old.seq = 0xf000;
+	assert_non_null(in3 = srtpx_restore(&k, 1, &old, 1, err, sizeof(err)));
+	assert_non_null(fresh = srtpx_new(&k, 1, err, sizeof(err)));
+	/* before any packet, the saved state is what would be saved again */
+	assert_int_equal(srtpx_state(in2, ri), 1);
+	assert_int_equal(ri[0].roc, 1);
+	for (n = 0; n < 20; n++, seq++) {
+		/* the restarted relay protects what it relays on ... */
+		len = mkrtp(pkt, seq, SSRC);
+		assert_int_equal(srtpx_protect(out2, pkt, &len, 0),
+		    srtp_err_status_ok);
+		memcpy(c1, pkt, sizeof(pkt));
+		memcpy(c2, pkt, sizeof(pkt));
+		memcpy(c3, pkt, sizeof(pkt));
+		l1 = l2 = l3 = len;
+		/* ... to a receiver that never restarted */
+		assert_int_equal(srtpx_unprotect(in, pkt, &len, 0),
+		    srtp_err_status_ok);
+		/* and unprotects what the endpoint goes on sending */
+		assert_int_equal(srtpx_unprotect(in2, c1, &l1, 0),
+		    srtp_err_status_ok);
+		assert_int_equal(srtpx_unprotect(in3, c2, &l2, 0),
+		    srtp_err_status_ok);
+		assert_int_equal(srtpx_unprotect(fresh, c3, &l3, 0),
+		    srtp_err_status_auth_fail);
+	}
+	assert_int_equal(srtpx_roc(in2, SSRC), 1);
+	assert_int_equal(srtpx_roc(in3, SSRC), 1);
+	srtpx_destroy(&out);
+	srtpx_destroy(&in);
+	srtpx_destroy(&out2);
+	srtpx_destroy(&in2);
+	srtpx_destroy(&in3);
+	srtpx_destroy(&fresh);
+}
+
 /* A libsrtp2 session as the peer: AES_CM_128_HMAC_SHA1_80 with the
  * given services. */
 static srtp_t
@@ -407,6 +489,7 @@ main(void)
 		cmocka_unit_test(test_bad_key_length),
 		cmocka_unit_test(test_rtcp_roundtrip),
 		cmocka_unit_test(test_roc_survives_rekey),
+		cmocka_unit_test(test_roc_survives_restart),
 		cmocka_unit_test(test_unencrypted),
 		cmocka_unit_test(test_unauthenticated),
 		cmocka_unit_test(test_params_rekey_and_aead),

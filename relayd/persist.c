@@ -1,0 +1,753 @@
+/*
+ * persist: see persist.h.
+ *
+ * The record (`data`, msgpack):
+ *   { v: 1, call: str, created: uint,
+ *     legs: [ { id: str, peer: str ("" none), addr: str (bound address),
+ *       media: [ { i: uint (1-based), port: uint (RTP; RTCP = +1),
+ *         adv: [ [addr, port] x2 ]   (RTP, RTCP; "" / 0 unset),
+ *         lat: [ [addr, port] | nil x2 ],
+ *         k: [ nil | { w: bin (keyd's wrapped key),
+ *                      r: [ [ssrc, roc, seq] ... ] } x2 ]  (in, out)
+ *       } ] } ] }
+ * Readers skip unknown keys and default missing ones (docs/redis.md), so
+ * a record of another version restores.
+ *
+ * Restoring a call is all or nothing: every port pair it held must bind
+ * again and every SRTP direction must unwrap, else the call is dropped
+ * (and its record deleted) rather than relayed in a weaker state; ctld
+ * then sees relayd no longer holds it.  The transforms are in force
+ * before a restored socket is polled, so no packet goes through in the
+ * clear.
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <msgpack.h>
+
+#include "libcommon/daemon.h"
+#include "libcommon/log.h"
+#include "libcommon/sdes.h"
+#include "libcommon/store.h"
+#include "relayd/persist.h"
+#include "relayd/ports.h"
+
+static const char *const persist_dirs[2] = { "in", "out" };
+
+int
+persist_init(struct relayd *r)
+{
+	const struct config	*cfg = r->cfg;
+
+	if ((r->store = store_new_ns(cfg->redis, "relay", cfg->node_id,
+	    cfg->call_ttl)) == NULL) {
+		log_warnx("persist: bad redis address %s", cfg->redis);
+		return -1;
+	}
+	if ((r->keyd = ipc_client_new(cfg->keyd_ctl)) == NULL) {
+		log_warnx("persist: cannot reach keyd at %s", cfg->keyd_ctl);
+		store_destroy(&r->store);
+		return -1;
+	}
+	r->store_epoch = store_epoch(r->store);
+	return 0;
+}
+
+void
+persist_fini(struct relayd *r)
+{
+	store_destroy(&r->store);
+	ipc_client_destroy(&r->keyd);
+}
+
+void
+persist_mark(struct relayd *r, struct call *c)
+{
+	if (r->store == NULL || c->dirty)
+		return;
+	c->dirty = 1;
+	c->dnext = r->dirty;
+	r->dirty = c;
+}
+
+static void
+persist_unmark(struct relayd *r, struct call *c)
+{
+	struct call	**pp;
+
+	if (!c->dirty)
+		return;
+	for (pp = &r->dirty; *pp != NULL; pp = &(*pp)->dnext)
+		if (*pp == c) {
+			*pp = c->dnext;
+			break;
+		}
+	c->dnext = NULL;
+	c->dirty = 0;
+}
+
+void
+persist_forget(struct relayd *r, struct call *c)
+{
+	if (r->store == NULL)
+		return;
+	persist_unmark(r, c);
+	(void)store_call_del(r->store, c->id);
+}
+
+/* ---- encoding -------------------------------------------------------- */
+
+static void
+persist_pack_addr(msgpack_packer *pk, const struct relay_addr *a)
+{
+	char		 s[INET6_ADDRSTRLEN] = "";
+	unsigned	 port = 0;
+
+	if (a->len != 0 && a->ss.sa.sa_family == AF_INET) {
+		inet_ntop(AF_INET, &a->ss.sin.sin_addr, s, sizeof(s));
+		port = ntohs(a->ss.sin.sin_port);
+	} else if (a->len != 0 && a->ss.sa.sa_family == AF_INET6) {
+		inet_ntop(AF_INET6, &a->ss.sin6.sin6_addr, s, sizeof(s));
+		port = ntohs(a->ss.sin6.sin6_port);
+	}
+	msgpack_pack_array(pk, 2);
+	ipc_pack_str(pk, s);
+	msgpack_pack_unsigned_int(pk, port);
+}
+
+static void
+persist_pack_srtp(msgpack_packer *pk, const struct relay_srtp *x)
+{
+	struct srtpx_roc	 roc[SRTPX_MAX_SSRC];
+	size_t			 n, i;
+
+	if (x->x == NULL || x->wrapped == NULL) {
+		msgpack_pack_nil(pk);
+		return;
+	}
+	n = srtpx_state(x->x, roc);
+	msgpack_pack_map(pk, 2);
+	ipc_pack_str(pk, "w");
+	msgpack_pack_bin(pk, x->wrapped_len);
+	msgpack_pack_bin_body(pk, x->wrapped, x->wrapped_len);
+	ipc_pack_str(pk, "r");
+	msgpack_pack_array(pk, n);
+	for (i = 0; i < n; i++) {
+		msgpack_pack_array(pk, 3);
+		msgpack_pack_uint32(pk, roc[i].ssrc);
+		msgpack_pack_uint32(pk, roc[i].roc);
+		msgpack_pack_uint16(pk, roc[i].seq);
+	}
+}
+
+/* Under the call's worker lock (latched addresses, SRTP state). */
+static void
+persist_encode(struct relayd *r, msgpack_sbuffer *sb, struct call *c)
+{
+	msgpack_packer	 pk;
+	struct leg	*l;
+	unsigned	 n = 0, i, k;
+
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 5);
+	ipc_pack_str(&pk, "v");
+	msgpack_pack_unsigned_int(&pk, PERSIST_VERSION);
+	ipc_pack_str(&pk, "call");
+	ipc_pack_str(&pk, c->id);
+	ipc_pack_str(&pk, "node");
+	ipc_pack_str(&pk, r->cfg->node_id);
+	ipc_pack_str(&pk, "created");
+	msgpack_pack_uint64(&pk, c->created);
+	ipc_pack_str(&pk, "legs");
+	for (l = c->legs; l != NULL; l = l->next)
+		n++;
+	msgpack_pack_array(&pk, n);
+	for (l = c->legs; l != NULL; l = l->next) {
+		msgpack_pack_map(&pk, 4);
+		ipc_pack_str(&pk, "id");
+		ipc_pack_str(&pk, l->id);
+		ipc_pack_str(&pk, "peer");
+		ipc_pack_str(&pk, l->peer != NULL ? l->peer : "");
+		ipc_pack_str(&pk, "addr");
+		ipc_pack_str(&pk, ports_addr(l->pool));
+		ipc_pack_str(&pk, "media");
+		msgpack_pack_array(&pk, l->nmedia);
+		for (i = 0; i < l->nmedia; i++) {
+			const struct media *m = l->media[i];
+
+			msgpack_pack_map(&pk, 5);
+			ipc_pack_str(&pk, "i");
+			msgpack_pack_unsigned_int(&pk, m->index);
+			ipc_pack_str(&pk, "port");
+			msgpack_pack_unsigned_int(&pk, m->s[0].port);
+			ipc_pack_str(&pk, "adv");
+			msgpack_pack_array(&pk, 2);
+			for (k = 0; k < 2; k++)
+				persist_pack_addr(&pk, &m->s[k].adv);
+			ipc_pack_str(&pk, "lat");
+			msgpack_pack_array(&pk, 2);
+			for (k = 0; k < 2; k++)
+				if (m->s[k].is_latched)
+					persist_pack_addr(&pk,
+					    &m->s[k].latched);
+				else
+					msgpack_pack_nil(&pk);
+			ipc_pack_str(&pk, "k");
+			msgpack_pack_array(&pk, 2);
+			for (k = 0; k < 2; k++)
+				persist_pack_srtp(&pk, &m->srtp[k]);
+		}
+	}
+}
+
+static void
+persist_write(struct relayd *r, struct call *c, uint64_t now_ms)
+{
+	msgpack_sbuffer	 sb;
+
+	msgpack_sbuffer_init(&sb);
+	io_lock(r->io, c->worker);
+	persist_encode(r, &sb, c);
+	io_unlock(r->io, c->worker);
+	(void)store_call_put(r->store, c->id, c->created, daemon_wall_s(),
+	    sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+	c->saved_ms = now_ms;
+}
+
+void
+persist_flush(struct relayd *r)
+{
+	struct call	*c;
+	uint64_t	 now = daemon_now_ms();
+
+	while ((c = r->dirty) != NULL) {
+		r->dirty = c->dnext;
+		c->dnext = NULL;
+		c->dirty = 0;
+		persist_write(r, c, now);
+	}
+}
+
+/* 1 if a worker latched a stream of c or moved an SSRC's seq on. */
+static int
+persist_worker_changed(struct call *c)
+{
+	struct leg	*l;
+	unsigned	 i, k;
+	int		 changed = 0;
+
+	for (l = c->legs; l != NULL; l = l->next)
+		for (i = 0; i < l->nmedia; i++)
+			for (k = 0; k < 2; k++) {
+				struct media *m = l->media[i];
+
+				if (__atomic_exchange_n(&m->s[k].latch_dirty,
+				    0, __ATOMIC_RELAXED))
+					changed = 1;
+				if (m->srtp[k].x != NULL &&
+				    srtpx_dirty(m->srtp[k].x))
+					changed = 1;
+			}
+	return changed;
+}
+
+void
+persist_tick(struct relayd *r, uint64_t now_ms)
+{
+	struct call	*c;
+	uint64_t	 ep, period;
+	unsigned	 b;
+	int		 all;
+
+	if (r->store == NULL)
+		return;
+	store_tick(r->store, now_ms);
+	ep = store_epoch(r->store);
+	/* Redis came back: it may have lost everything (no persistence) */
+	all = ep != r->store_epoch;
+	if (all && r->ncalls > 0)
+		log_info("persist: Redis reconnected, writing %u calls again",
+		    r->ncalls);
+	r->store_epoch = ep;
+	period = (uint64_t)(r->cfg->call_ttl > 0 ? r->cfg->call_ttl :
+	    86400) * 1000 / 3;
+	for (b = 0; b < CALL_BUCKETS; b++)
+		for (c = r->tab[b]; c != NULL; c = c->next)
+			if (persist_worker_changed(c) || all ||
+			    now_ms - c->saved_ms >= period)
+				persist_mark(r, c);
+	persist_flush(r);
+}
+
+/* ---- restoring ------------------------------------------------------- */
+
+static int
+persist_addr(const msgpack_object *o, struct relay_addr *a)
+{
+	const char	*s;
+	char		 buf[INET6_ADDRSTRLEN];
+	size_t		 len;
+	uint64_t	 port;
+
+	memset(a, 0, sizeof(*a));
+	if (o->type == MSGPACK_OBJECT_NIL)
+		return 0;
+	if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 2 ||
+	    ipc_obj_str(&o->via.array.ptr[0], &s, &len) == -1 ||
+	    ipc_obj_uint(&o->via.array.ptr[1], &port) == -1 ||
+	    len >= sizeof(buf) || port > 65535)
+		return -1;
+	if (len == 0 || port == 0)
+		return 0;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	if (inet_pton(AF_INET, buf, &a->ss.sin.sin_addr) == 1) {
+		a->ss.sin.sin_family = AF_INET;
+		a->ss.sin.sin_port = htons((uint16_t)port);
+		a->len = sizeof(a->ss.sin);
+	} else if (inet_pton(AF_INET6, buf, &a->ss.sin6.sin6_addr) == 1) {
+		a->ss.sin6.sin6_family = AF_INET6;
+		a->ss.sin6.sin6_port = htons((uint16_t)port);
+		a->len = sizeof(a->ss.sin6);
+	} else
+		return -1;
+	return 0;
+}
+
+/* One SRTP direction to restore. */
+struct persist_key {
+	const msgpack_object	*k;		/* the record's { w, r } */
+	const char		*leg;
+	unsigned		 media;		/* 1-based */
+	int			 dir;
+	struct relay_srtp	 srtp;		/* the result */
+};
+
+#define PERSIST_MAXKEYS	(2 * RELAY_MAX_MEDIA * 4)
+
+static void
+persist_keys_free(struct persist_key *pk, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		srtpx_destroy(&pk[i].srtp.x);
+		explicit_bzero(&pk[i].srtp.key, sizeof(pk[i].srtp.key));
+		free(pk[i].srtp.wrapped);
+		pk[i].srtp.wrapped = NULL;
+	}
+}
+
+/* The transform of one direction from keyd's srtp_unwrap reply. */
+static int
+persist_key_make(struct persist_key *pk, const struct ipc_r *q,
+    const void *w, size_t wlen, char *err, size_t errlen)
+{
+	const msgpack_object_array	*ra;
+	struct srtpx_roc		 roc[SRTPX_MAX_SSRC];
+	struct srtpx_key		 k;
+	char				 suite[64];
+	const void			*key;
+	size_t				 keylen, n = 0, i;
+	uint64_t			 v[3];
+	int				 si, ue = 0, uec = 0, ua = 0, rc = -1;
+
+	memset(&k, 0, sizeof(k));
+	if (ipc_get_strz(q->root, "profile", suite, sizeof(suite)) == -1 ||
+	    ipc_get_bin(q->root, "key", &key, &keylen) == -1 ||
+	    (si = sdes_suite_by_name(suite, strlen(suite))) == -1) {
+		snprintf(err, errlen, "keyd's srtp_unwrap reply unusable");
+		return -1;
+	}
+	(void)ipc_get_bool(q->root, "unencrypted_srtp", &ue);
+	(void)ipc_get_bool(q->root, "unencrypted_srtcp", &uec);
+	(void)ipc_get_bool(q->root, "unauthenticated_srtp", &ua);
+	k.profile = sdes_suite_info((enum sdes_suite)si)->profile;
+	if (keylen != srtpx_key_len(k.profile) || keylen > sizeof(k.key)) {
+		snprintf(err, errlen, "unwrapped key of the wrong length");
+		goto done;
+	}
+	memcpy(k.key, key, keylen);
+	k.len = keylen;
+	k.unencrypted_srtp = ue != 0;
+	k.unencrypted_srtcp = uec != 0;
+	k.unauthenticated_srtp = ua != 0;
+	if ((ra = ipc_get_array(pk->k, "r")) != NULL)
+		for (i = 0; i < ra->size && n < SRTPX_MAX_SSRC; i++) {
+			const msgpack_object *e = &ra->ptr[i];
+
+			if (e->type != MSGPACK_OBJECT_ARRAY ||
+			    e->via.array.size != 3 ||
+			    ipc_obj_uint(&e->via.array.ptr[0], &v[0]) == -1 ||
+			    ipc_obj_uint(&e->via.array.ptr[1], &v[1]) == -1 ||
+			    ipc_obj_uint(&e->via.array.ptr[2], &v[2]) == -1 ||
+			    v[0] > UINT32_MAX || v[1] > UINT32_MAX ||
+			    v[2] > UINT16_MAX)
+				continue;
+			roc[n].ssrc = (uint32_t)v[0];
+			roc[n].roc = (uint32_t)v[1];
+			roc[n].seq = (uint16_t)v[2];
+			n++;
+		}
+	if ((pk->srtp.x = srtpx_restore(&k, pk->dir == RELAY_SRTP_IN, roc, n,
+	    err, errlen)) == NULL)
+		goto done;
+	if ((pk->srtp.wrapped = malloc(wlen)) == NULL) {
+		srtpx_destroy(&pk->srtp.x);
+		snprintf(err, errlen, "out of memory");
+		goto done;
+	}
+	memcpy(pk->srtp.wrapped, w, wlen);
+	pk->srtp.wrapped_len = wlen;
+	pk->srtp.key = k;
+	rc = 0;
+ done:
+	explicit_bzero(&k, sizeof(k));
+	return rc;
+}
+
+/*
+ * Asks keyd to unwrap the n keys (one round trip), waiting for keyd up to
+ * PERSIST_KEYD_WAIT_MS in all: it may be restarting too.
+ */
+static int
+persist_unwrap(struct relayd *r, const char *cid, struct persist_key *pk,
+    size_t n, uint64_t deadline, char *err, size_t errlen)
+{
+	struct ipc_w		 w[PERSIST_MAXKEYS];
+	const struct ipc_w	*wp[PERSIST_MAXKEYS];
+	struct ipc_r		 q[PERSIST_MAXKEYS];
+	uint64_t		 id[PERSIST_MAXKEYS];
+	const void		*wb[PERSIST_MAXKEYS];
+	size_t			 wl[PERSIST_MAXKEYS], i;
+	int			 rc, tmo = r->cfg->ipc_timeout_ms > 0 ?
+				    r->cfg->ipc_timeout_ms : 500;
+
+	for (i = 0; i < n; i++)
+		if (ipc_get_bin(pk[i].k, "w", &wb[i], &wl[i]) == -1) {
+			snprintf(err, errlen, "no wrapped key for leg %s "
+			    "media %u %s", pk[i].leg, pk[i].media,
+			    persist_dirs[pk[i].dir]);
+			return -1;
+		}
+	for (;;) {
+		for (i = 0; i < n; i++) {
+			id[i] = ipc_client_next_id(r->keyd);
+			ipc_w_init(&w[i]);
+			ipc_w_begin(&w[i], IPC_OP_SRTP_UNWRAP, id[i], 5);
+			ipc_w_str(&w[i], "call", cid);
+			ipc_w_str(&w[i], "leg", pk[i].leg);
+			ipc_w_uint(&w[i], "media", pk[i].media);
+			ipc_w_str(&w[i], "dir", persist_dirs[pk[i].dir]);
+			ipc_w_bin(&w[i], "wrapped", wb[i], wl[i]);
+			wp[i] = &w[i];
+		}
+		rc = ipc_client_call_many(r->keyd, wp, id, n, tmo, q);
+		for (i = 0; i < n; i++)
+			ipc_w_free(&w[i]);
+		if (rc == 0)
+			break;
+		for (i = 0; i < n; i++)
+			ipc_r_free(&q[i]);
+		if (daemon_now_ms() >= deadline) {
+			snprintf(err, errlen, "keyd unavailable");
+			return -1;
+		}
+		log_info("[%s] keyd does not answer yet, retrying", cid);
+	}
+	rc = 0;
+	for (i = 0; i < n && rc == 0; i++) {
+		if (!q[i].ok) {
+			snprintf(err, errlen, "keyd: %s", q[i].error);
+			rc = -1;
+		} else
+			rc = persist_key_make(&pk[i], &q[i], wb[i], wl[i], err,
+			    errlen);
+	}
+	for (i = 0; i < n; i++)
+		ipc_r_free(&q[i]);	/* wipes the keys they carried */
+	return rc;
+}
+
+/* Sets the endpoints of media m from its record mo. Under the lock. */
+static void
+persist_endpoints(struct media *m, const msgpack_object *mo)
+{
+	const msgpack_object_array	*adv, *lat;
+	struct relay_addr		 a;
+	unsigned			 k;
+
+	adv = ipc_get_array(mo, "adv");
+	lat = ipc_get_array(mo, "lat");
+	for (k = 0; k < 2; k++) {
+		if (adv != NULL && adv->size == 2 &&
+		    persist_addr(&adv->ptr[k], &a) == 0)
+			m->s[k].adv = a;
+		if (lat != NULL && lat->size == 2 &&
+		    persist_addr(&lat->ptr[k], &a) == 0 && a.len != 0) {
+			m->s[k].latched = a;
+			m->s[k].is_latched = 1;
+		}
+	}
+}
+
+/*
+ * Rebuilds one call from its record; 0, or -1 with a reason in err and
+ * nothing left behind.
+ */
+static int
+persist_restore_call(struct relayd *r, const char *cid,
+    const msgpack_object *root, uint64_t deadline, char *err, size_t errlen)
+{
+	struct persist_key		 pk[PERSIST_MAXKEYS];
+	const msgpack_object_array	*legs, *ma, *ka;
+	char				 lid[RELAY_IDLEN], peer[RELAY_IDLEN];
+	char				 addr[64];
+	struct call			*c = NULL;
+	struct leg			*l;
+	struct media			*m;
+	struct ports			*pool;
+	uint64_t			 u, port;
+	size_t				 npk = 0, i, j, p;
+	int				 d;
+
+	memset(pk, 0, sizeof(pk));
+	if ((legs = ipc_get_array(root, "legs")) == NULL) {
+		snprintf(err, errlen, "record without legs");
+		return -1;
+	}
+	/* keys first: one keyd round trip for the whole call */
+	for (i = 0; i < legs->size; i++) {
+		const msgpack_object *lo = &legs->ptr[i];
+
+		if (lo->type != MSGPACK_OBJECT_MAP ||
+		    ipc_get_strz(lo, "id", lid, sizeof(lid)) == -1 ||
+		    (ma = ipc_get_array(lo, "media")) == NULL)
+			goto bad;
+		for (j = 0; j < ma->size && j < RELAY_MAX_MEDIA; j++) {
+			if ((ka = ipc_get_array(&ma->ptr[j], "k")) == NULL ||
+			    ka->size != 2)
+				continue;
+			for (d = 0; d < 2; d++) {
+				if (ka->ptr[d].type != MSGPACK_OBJECT_MAP)
+					continue;
+				if (npk == PERSIST_MAXKEYS)
+					goto bad;
+				pk[npk].k = &ka->ptr[d];
+				pk[npk].media = (unsigned)j + 1;
+				pk[npk].dir = d;
+				if ((pk[npk].leg = strdup(lid)) == NULL)
+					goto oom;
+				npk++;
+			}
+		}
+	}
+	if (npk > 0 && persist_unwrap(r, cid, pk, npk, deadline, err,
+	    errlen) == -1)
+		goto fail;
+	if ((c = call_create(r, cid)) == NULL)
+		goto oom;
+	if (ipc_get_uint(root, "created", &u) == 0)
+		c->created = u;
+	for (i = 0; i < legs->size; i++) {
+		const msgpack_object *lo = &legs->ptr[i];
+
+		if (ipc_get_strz(lo, "id", lid, sizeof(lid)) == -1 ||
+		    lid[0] == '\0' || call_leg_lookup(c, lid) != NULL ||
+		    ipc_get_strz(lo, "addr", addr, sizeof(addr)) == -1 ||
+		    (ma = ipc_get_array(lo, "media")) == NULL ||
+		    ma->size > RELAY_MAX_MEDIA)
+			goto bad;
+		peer[0] = '\0';
+		(void)ipc_get_strz(lo, "peer", peer, sizeof(peer));
+		port = 0;
+		if (ma->size > 0)
+			(void)ipc_get_uint(&ma->ptr[0], "port", &port);
+		if ((pool = call_pool(r, addr, (uint16_t)port)) == NULL) {
+			snprintf(err, errlen, "cannot bind on %s", addr);
+			goto fail;
+		}
+		if ((l = call_leg_create(r, c, lid, pool)) == NULL)
+			goto oom;
+		if (peer[0] != '\0' && (l->peer = strdup(peer)) == NULL)
+			goto oom;
+		for (j = 0; j < ma->size; j++) {
+			struct relay_srtp srtp[2];
+
+			memset(srtp, 0, sizeof(srtp));
+			if (ipc_get_uint(&ma->ptr[j], "port", &port) == -1 ||
+			    port == 0 || port > 65534)
+				goto bad;
+			for (p = 0; p < npk; p++)
+				if (strcmp(pk[p].leg, lid) == 0 &&
+				    pk[p].media == j + 1) {
+					srtp[pk[p].dir] = pk[p].srtp;
+					memset(&pk[p].srtp, 0,
+					    sizeof(pk[p].srtp));
+				}
+			if ((m = call_media_create(r, c, l, (uint16_t)port,
+			    srtp)) == NULL) {
+				for (d = 0; d < 2; d++) {
+					srtpx_destroy(&srtp[d].x);
+					explicit_bzero(&srtp[d].key,
+					    sizeof(srtp[d].key));
+					free(srtp[d].wrapped);
+				}
+				snprintf(err, errlen, "port %u on %s is taken",
+				    (unsigned)port, addr);
+				goto fail;
+			}
+			io_lock(r->io, c->worker);
+			persist_endpoints(m, &ma->ptr[j]);
+			io_unlock(r->io, c->worker);
+		}
+	}
+	for (p = 0; p < npk; p++)
+		free((char *)pk[p].leg);
+	persist_keys_free(pk, npk);
+	return 0;
+ oom:
+	snprintf(err, errlen, "out of memory");
+	goto fail;
+ bad:
+	snprintf(err, errlen, "malformed record");
+ fail:
+	if (c != NULL)
+		call_remove(r, c);
+	persist_keys_free(pk, npk);
+	for (p = 0; p < npk; p++)
+		free((char *)pk[p].leg);
+	return -1;
+}
+
+struct persist_load {
+	struct relayd	*r;
+	const char	*node;		/* adopting from; NULL: our own */
+	uint64_t	 deadline;
+	int		 n;
+	/* adopted call-ids, for the reply */
+	char		**ids;
+	size_t		 nids, capids;
+};
+
+static void
+persist_load_one(void *arg, const char *id, const void *data, size_t len)
+{
+	struct persist_load	*ld = arg;
+	struct relayd		*r = ld->r;
+	msgpack_unpacked	 u;
+	size_t			 off = 0;
+	char			 err[256];
+	struct call		*c;
+	int			 rc;
+
+	if (call_lookup(r, id) != NULL)
+		return;		/* already held */
+	msgpack_unpacked_init(&u);
+	if (ipc_framing_ok(data, len) == -1 ||
+	    msgpack_unpack_next(&u, data, len, &off) !=
+	    MSGPACK_UNPACK_SUCCESS || u.data.type != MSGPACK_OBJECT_MAP) {
+		msgpack_unpacked_destroy(&u);
+		log_warnx("[%s] unreadable relay record, skipped", id);
+		r->restore_failed++;
+		return;
+	}
+	rc = persist_restore_call(r, id, &u.data, ld->deadline, err,
+	    sizeof(err));
+	msgpack_unpacked_destroy(&u);
+	if (rc == -1) {
+		log_warnx("[%s] cannot restore the call: %s", id, err);
+		r->restore_failed++;
+		(void)store_call_del(r->store, id);
+		return;
+	}
+	c = call_lookup(r, id);
+	r->restored++;
+	ld->n++;
+	if (ld->node != NULL) {
+		/* ours now: the record moves to this node's set */
+		persist_mark(r, c);
+		if (ld->nids == ld->capids) {
+			size_t	 cap = ld->capids ? 2 * ld->capids : 64;
+			char	**n = realloc(ld->ids, cap * sizeof(*n));
+
+			if (n == NULL)
+				return;
+			ld->ids = n;
+			ld->capids = cap;
+		}
+		if ((ld->ids[ld->nids] = strdup(id)) != NULL)
+			ld->nids++;
+	}
+	log_info("[%s] call %s", id, ld->node != NULL ? "adopted" :
+	    "restored");
+}
+
+int
+persist_restore(struct relayd *r)
+{
+	struct persist_load	 ld;
+	int			 n;
+
+	if (r->store == NULL)
+		return 0;
+	memset(&ld, 0, sizeof(ld));
+	ld.r = r;
+	ld.deadline = daemon_now_ms() + PERSIST_KEYD_WAIT_MS;
+	if ((n = store_calls_load(r->store, persist_load_one, &ld)) == -1) {
+		log_warnx("persist: Redis unavailable: no calls restored");
+		return -1;
+	}
+	if (n > 0)
+		log_info("restored %d of %d calls from Redis", ld.n, n);
+	return ld.n;
+}
+
+void
+persist_op_adopt(struct relayd *r, const struct ipc_r *q, struct ipc_w *w)
+{
+	struct persist_load	 ld;
+	char			 node[CONFIG_STRLEN];
+	size_t			 i;
+	int			 n;
+
+	if (ipc_get_strz(q->root, "node", node, sizeof(node)) == -1 ||
+	    node[0] == '\0') {
+		r->ipc_dropped[CALL_IPCDROP_BAD_FIELD]++;
+		ipc_w_reply(w, q->op, q->id, 0, "bad node", 0);
+		return;
+	}
+	if (r->store == NULL || strcmp(node, r->cfg->node_id) == 0) {
+		ipc_w_reply(w, q->op, q->id, 0, r->store == NULL ?
+		    "no Redis" : "that is this node", 0);
+		return;
+	}
+	memset(&ld, 0, sizeof(ld));
+	ld.r = r;
+	ld.node = node;
+	ld.deadline = daemon_now_ms() + r->cfg->ipc_timeout_ms;
+	if ((n = store_calls_load_node(r->store, node, persist_load_one,
+	    &ld)) == -1) {
+		ipc_w_reply(w, q->op, q->id, 0, "Redis unavailable", 0);
+		return;
+	}
+	persist_flush(r);
+	if (store_node_drop(r->store, node) == -1)
+		log_warnx("persist: cannot drop node %s's set", node);
+	log_info("adopted %zu of %d calls of node %s", ld.nids, n, node);
+	ipc_w_reply(w, q->op, q->id, 1, NULL, 1);
+	ipc_w_key(w, "calls");
+	msgpack_pack_array(&w->pk, ld.nids);
+	for (i = 0; i < ld.nids; i++) {
+		ipc_pack_str(&w->pk, ld.ids[i]);
+		free(ld.ids[i]);
+	}
+	free(ld.ids);
+}

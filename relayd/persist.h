@@ -1,0 +1,51 @@
+/*
+ * persist: relayd's media state in Redis, so that a restarted relayd, or
+ * another node taking over a dead one, resumes every call mid-stream
+ * (DESIGN.md "State: Redis", docs/redis.md "relay records").
+ *
+ * One record per call, `rtpsec:relay:{<call-id>}`, in the set
+ * `rtpsec:node:<node_id>:relays`, written through libcommon/store (the
+ * same pipelining, TTL and write-back after a Redis outage as ctld's call
+ * records): legs and peers, each media's address and ports, advertised
+ * and latched endpoints, and per SRTP direction keyd's wrapped key (never
+ * a key in the clear: only keyd can unwrap it) with each SSRC's rollover
+ * counter and highest sequence number.
+ *
+ * A call is written when a request changed it (before the reply goes
+ * out), when a worker latched a stream or an SSRC's seq entered another
+ * quarter of its cycle (persist_tick, every PERSIST_TICK_MS), and every
+ * third of the TTL.  Control thread only.
+ */
+#ifndef RTPSEC_RELAYD_PERSIST_H
+#define RTPSEC_RELAYD_PERSIST_H
+
+#include <stdint.h>
+
+#include "libcommon/ipc.h"
+#include "relayd/call.h"
+
+#define PERSIST_VERSION		1
+#define PERSIST_TICK_MS		100
+/* How long a restore waits for keyd to answer (it may be restarting
+ * too). */
+#define PERSIST_KEYD_WAIT_MS	5000
+
+/* Connects to Redis and makes the keyd client; 0 or -1 (logged). */
+int	persist_init(struct relayd *);
+void	persist_fini(struct relayd *);
+/* The call changed: write it at the next persist_flush(). */
+void	persist_mark(struct relayd *, struct call *);
+/* The call ends: delete its record (call it before freeing the call). */
+void	persist_forget(struct relayd *, struct call *);
+/* Writes the calls marked since the last flush. */
+void	persist_flush(struct relayd *);
+/* Reads Redis's answers, picks up what the workers changed, refreshes
+ * TTLs and, after Redis came back, writes every call again. */
+void	persist_tick(struct relayd *, uint64_t now_ms);
+/* Restores this node's calls; returns how many, -1 if Redis is down. */
+int	persist_restore(struct relayd *);
+/* The node_adopt op (docs/ipc.md). */
+void	persist_op_adopt(struct relayd *, const struct ipc_r *,
+	    struct ipc_w *);
+
+#endif
