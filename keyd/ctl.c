@@ -41,6 +41,23 @@ ctl_sdes(struct keyd *k, const struct ipc_r *q, struct ipc_w *w)
 		k->dropped[KEYD_DROP_BAD_FIELD]++;
 }
 
+/* srtp_unwrap (kek.c): a key relayd stored wrapped. */
+static void
+ctl_unwrap(struct keyd *k, const struct ipc_r *q, struct ipc_w *w)
+{
+	int	 rc;
+
+	if (k->kek == NULL) {
+		k->dropped[KEYD_DROP_UNKNOWN_OP]++;
+		ipc_w_reply(w, q->op, q->id, 0, "unknown op", 0);
+	} else if ((rc = keyd_kek_request(k->kek, q, w)) == -1)
+		k->dropped[KEYD_DROP_BAD_FIELD]++;
+	else if (rc == 0)
+		k->unwrap_ok++;
+	else
+		k->unwrap_failed++;
+}
+
 static const keyd_handler keyd_handlers[IPC_OP_COUNT] = {
 	[IPC_OP_PING] = ctl_ping,
 	[IPC_OP_SDES_OFFER] = ctl_sdes,
@@ -48,6 +65,7 @@ static const keyd_handler keyd_handlers[IPC_OP_COUNT] = {
 	[IPC_OP_SDES_ANSWER] = ctl_sdes,
 	[IPC_OP_SDES_REMOTE] = ctl_sdes,
 	[IPC_OP_SDES_FORGET] = ctl_sdes,
+	[IPC_OP_SRTP_UNWRAP] = ctl_unwrap,
 };
 
 void
@@ -96,9 +114,13 @@ keyd_stats(struct keyd *k, struct ipc_w *w, uint64_t seq)
 	ipc_w_uint(w, "pid", (uint64_t)getpid());
 	ipc_w_uint(w, "started", k->started);
 	ipc_w_key(w, "metrics");
-	msgpack_pack_map(&w->pk, 2 + KEYD_DROP_COUNT);
+	msgpack_pack_map(&w->pk, 4 + KEYD_DROP_COUNT);
 	ipc_pack_str(&w->pk, "rtpsec_keyd_requests_total");
 	msgpack_pack_uint64(&w->pk, k->requests);
+	ipc_pack_str(&w->pk, "rtpsec_keyd_unwrap_total{result=\"ok\"}");
+	msgpack_pack_uint64(&w->pk, k->unwrap_ok);
+	ipc_pack_str(&w->pk, "rtpsec_keyd_unwrap_total{result=\"failed\"}");
+	msgpack_pack_uint64(&w->pk, k->unwrap_failed);
 	ipc_pack_str(&w->pk, "rtpsec_keyd_key_sets");
 	msgpack_pack_uint64(&w->pk, k->sdes != NULL ?
 	    keyd_sdes_count(k->sdes) : 0);

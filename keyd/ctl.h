@@ -2,10 +2,10 @@
  * ctl: keyd's ROUTER requests and its PUB `stats` message (docs/ipc.md).
  *
  * keyd answers `ping`, hands the sdes_* ops to its SDES key service
- * (sdes.c) and refuses every other op with ok:false "unknown op"; the
- * rest of the key work (DTLS, the KEK) comes in its own modules.  A
- * request that does not parse is dropped and counted, and answered with
- * ok:false when its id could be read.
+ * (sdes.c) and srtp_unwrap to its KEK (kek.c), and refuses every other op
+ * with ok:false "unknown op"; the rest of the key work (DTLS) comes in its
+ * own modules.  A request that does not parse is dropped and counted, and
+ * answered with ok:false when its id could be read.
  */
 #ifndef RTPSEC_KEYD_CTL_H
 #define RTPSEC_KEYD_CTL_H
@@ -15,6 +15,7 @@
 
 #include "libcommon/config.h"
 #include "libcommon/ipc.h"
+#include "keyd/kek.h"
 #include "keyd/sdes.h"
 
 /* X(enum, "reason"): why a request was dropped or refused. */
@@ -38,6 +39,10 @@ struct keyd {
 	uint64_t		 dropped[KEYD_DROP_COUNT];
 	struct keyd_sdes	*sdes;		/* owned by main; NULL: the
 						   sdes_* ops are refused */
+	const struct keyd_kek	*kek;		/* owned by main; NULL:
+						   srtp_unwrap is refused */
+	uint64_t		 unwrap_ok;	/* srtp_unwrap answered */
+	uint64_t		 unwrap_failed;	/* "cannot unwrap" */
 };
 
 void	keyd_init(struct keyd *, const struct config *);

@@ -6,9 +6,12 @@
  * the loop: ROUTER requests (ctl.c, the SDES key service in sdes.c) and
  * the PUB `stats` message every stats_interval_ms.  keyd faces nothing
  * outside the host; it connects to relayd's ROUTER (relayd_ctl) to install
- * SRTP keys.  SIGTERM exits 0; SIGHUP reloads the configuration (the
- * endpoints need a restart).
+ * SRTP keys.  Before it confines itself it reads its key-wrapping key
+ * (kek.c; created at the first start), which must outlive every restart:
+ * relayd's stored keys are wrapped under it.  SIGTERM exits 0; SIGHUP
+ * reloads the configuration (the endpoints and kek_file need a restart).
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +21,7 @@
 #include "libcommon/log.h"
 #include "libcommon/privsep.h"
 #include "keyd/ctl.h"
+#include "keyd/kek.h"
 #include "keyd/sdes.h"
 
 /* Beyond privsep's base list.  RAND_bytes(3) (sdes_keygen) seeds and
@@ -103,11 +107,43 @@ keyd_serve(struct keyd *k, zsock_t *router)
 	}
 }
 
+/*
+ * Reads (or creates) the KEK, then wraps and unwraps a key with it: a KEK
+ * or an OpenSSL that cannot do both stops keyd now rather than at the
+ * first call, and OpenSSL fetches its AES-GCM before the chroot.
+ */
+static void
+keyd_kek_setup(const struct config *cfg, struct keyd_kek *kek)
+{
+	struct keyd_kek_bind	 b = { "keyd-self-test", "A", 1, "out" };
+	struct sdes_crypto	 c, back;
+	struct buf		 blob;
+	char			 err[PATH_MAX + 256];
+	int			 rc;
+
+	if ((rc = keyd_kek_load(kek, cfg->kek_file, err, sizeof(err))) == -1)
+		fatalx("key-wrapping key: %s", err);
+	buf_init(&blob);
+	if (sdes_keygen(&c, SDES_AEAD_AES_256_GCM, 1) == -1 ||
+	    keyd_kek_wrap(kek, &b, &c, &blob) == -1 ||
+	    keyd_kek_unwrap(kek, &b, (const uint8_t *)blob.p, blob.len, &back,
+	    err, sizeof(err)) == -1 || back.key_len != c.key_len ||
+	    memcmp(back.key, c.key, c.key_len) != 0)
+		fatalx("key-wrapping key %s: wrap self-test failed",
+		    kek->idhex);
+	sdes_crypto_wipe(&c);
+	sdes_crypto_wipe(&back);
+	buf_free(&blob);
+	log_info("key-wrapping key %s %s (%s)", kek->idhex,
+	    rc == 1 ? "created" : "loaded", cfg->kek_file);
+}
+
 int
 main(int argc, char **argv)
 {
 	struct config	 cfg;
 	struct keyd	 keyd;
+	struct keyd_kek	 kek;
 	struct ipc_w	 w;
 	zsock_t		*router, *pub;
 	zpoller_t	*poller;
@@ -115,11 +151,13 @@ main(int argc, char **argv)
 
 	daemon_start(argc, argv, "keyd", &cfg);
 	keyd_init(&keyd, &cfg);
+	keyd_kek_setup(&cfg, &kek);
+	keyd.kek = &kek;
 	if ((router = ipc_bind(ZMQ_ROUTER, cfg.keyd_ctl)) == NULL ||
 	    (pub = ipc_bind(ZMQ_PUB, cfg.keyd_pub)) == NULL)
 		fatalx("cannot bind the ZeroMQ sockets");
 	if ((keyd.sdes = keyd_sdes_new(cfg.relayd_ctl,
-	    keyd_relayd_timeout(&cfg))) == NULL)
+	    keyd_relayd_timeout(&cfg), &kek)) == NULL)
 		fatalx("cannot set up the SDES key service");
 	privsep_own_endpoint(&cfg, cfg.keyd_ctl);
 	privsep_own_endpoint(&cfg, cfg.keyd_pub);
@@ -149,5 +187,6 @@ main(int argc, char **argv)
 	keyd_sdes_destroy(&keyd.sdes);
 	zsock_destroy(&router);
 	zsock_destroy(&pub);
+	keyd_kek_wipe(&kek);
 	return 0;
 }

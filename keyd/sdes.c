@@ -20,6 +20,7 @@
 #include "libcommon/ipc.h"
 #include "libcommon/log.h"
 #include "libcommon/sdes.h"
+#include "keyd/kek.h"
 #include "keyd/sdes.h"
 
 /* The keys keyd generated for one (call, leg, media); see sdes.h. */
@@ -53,6 +54,7 @@ struct ks_pending {
 
 struct keyd_sdes {
 	struct ipc_client	*relayd;
+	const struct keyd_kek	*kek;		/* borrowed */
 	int			 timeout_ms;
 	size_t			 nsets;
 	uint8_t			 hkey[16];	/* SipHash key, random */
@@ -237,23 +239,36 @@ ks_store(struct keyd_sdes *ks, const struct keyd_sdes_ids *id,
 /* ---- relayd ---------------------------------------------------------- */
 
 /*
- * srtp_set to relayd: dir "in" or "out", key c (c NULL: plain).  Returns
- * 0, or -1 with the reason in err: "relayd unavailable" when relayd did
+ * srtp_set to relayd: dir "in" or "out", key c (c NULL: plain) and its
+ * blob under the KEK bound to (call, leg, media, dir) in `wrapped`.
+ * Returns 0, or -1 with the reason in err: "cannot wrap the key" (no
+ * random numbers, out of memory), "relayd unavailable" when relayd did
  * not answer within the deadline, relayd's own error otherwise.
  */
 static int
 ks_push(struct keyd_sdes *ks, const struct keyd_sdes_ids *id,
     const char *dir, const struct sdes_crypto *c, char *err, size_t errlen)
 {
-	struct ipc_w	 w;
-	struct ipc_r	 r;
-	uint64_t	 rid = ipc_client_next_id(ks->relayd);
-	int		 rc = -1;
+	struct ipc_w		 w;
+	struct ipc_r		 r;
+	struct buf		 wrapped;
+	struct keyd_kek_bind	 bind = { id->call, id->leg, id->media, dir };
+	uint64_t		 rid;
+	int			 rc = -1;
 
+	buf_init(&wrapped);
+	if (c != NULL && keyd_kek_wrap(ks->kek, &bind, c, &wrapped) == -1) {
+		log_warnx("[%s] leg %s media %u %s: cannot wrap the key",
+		    id->call, id->leg, id->media, dir);
+		snprintf(err, errlen, "cannot wrap the key");
+		buf_free(&wrapped);
+		return -1;
+	}
+	rid = ipc_client_next_id(ks->relayd);
 	memset(&r, 0, sizeof(r));
 	ipc_w_init(&w);
 	ipc_w_secret(&w);
-	ipc_w_begin(&w, IPC_OP_SRTP_SET, rid, c != NULL ? 9 : 4);
+	ipc_w_begin(&w, IPC_OP_SRTP_SET, rid, c != NULL ? 10 : 4);
 	ipc_w_str(&w, "call", id->call);
 	ipc_w_str(&w, "leg", id->leg);
 	ipc_w_uint(&w, "media", id->media);
@@ -265,7 +280,9 @@ ks_push(struct keyd_sdes *ks, const struct keyd_sdes_ids *id,
 		ipc_w_bool(&w, "unencrypted_srtcp", c->unencrypted_srtcp);
 		ipc_w_bool(&w, "unauthenticated_srtp",
 		    c->unauthenticated_srtp);
+		ipc_w_bin(&w, "wrapped", wrapped.p, wrapped.len);
 	}
+	buf_free(&wrapped);
 	if (ks->batching) {
 		/* sent now, its reply read with the batch's other pushes
 		 * (keyd_sdes_batch_end), which decides the reply; a call
@@ -651,12 +668,14 @@ ks_op_forget(struct keyd_sdes *ks, const struct ipc_r *q, struct ipc_w *w)
 /* ---- the service ----------------------------------------------------- */
 
 struct keyd_sdes *
-keyd_sdes_new(const char *relayd_ctl, int timeout_ms)
+keyd_sdes_new(const char *relayd_ctl, int timeout_ms,
+    const struct keyd_kek *kek)
 {
 	struct keyd_sdes	*ks;
 
-	if ((ks = calloc(1, sizeof(*ks))) == NULL)
+	if (kek == NULL || (ks = calloc(1, sizeof(*ks))) == NULL)
 		return NULL;
+	ks->kek = kek;
 	if (RAND_bytes(ks->hkey, sizeof(ks->hkey)) != 1 ||
 	    (ks->relayd = ipc_client_new(relayd_ctl)) == NULL) {
 		free(ks);

@@ -6,7 +6,9 @@
  * (sdes_select) and what key the peer sent (sdes_remote); keyd installs
  * the keys in relayd itself with `srtp_set`, so the keys relayd protects
  * with never pass through ctld's requests to relayd, and the keys relayd
- * unprotects with come from the peer's line only.
+ * unprotects with come from the peer's line only.  Each srtp_set also
+ * carries the key `wrapped` under keyd's KEK (kek.h), which relayd stores
+ * so that it can get the key back with srtp_unwrap after a restart.
  *
  * A key set is the keys keyd generated for one (call, leg, media): after
  * an offer, one key per offered suite with tags 1..n; after a select or
@@ -33,6 +35,8 @@
 
 #include "libcommon/ipc.h"
 
+struct keyd_kek;
+
 #define KEYD_SDES_MAX_SETS	100000
 #define KEYD_SDES_BUCKETS	16384
 #define KEYD_SDES_CALLLEN	256	/* call-id + NUL */
@@ -44,8 +48,11 @@
 struct keyd_sdes;
 
 /* A service pushing keys to relayd's ROUTER at relayd_ctl, waiting at most
- * timeout_ms for each push.  Owned by the caller; NULL on failure. */
-struct keyd_sdes *keyd_sdes_new(const char *relayd_ctl, int timeout_ms);
+ * timeout_ms for each push; each key pushed also goes out wrapped under
+ * kek (kek.h; borrowed: it must outlive the service).  Owned by the
+ * caller; NULL on failure. */
+struct keyd_sdes *keyd_sdes_new(const char *relayd_ctl, int timeout_ms,
+	    const struct keyd_kek *kek);
 /* Wipes every key set and frees them; NULLs *sp. */
 void	keyd_sdes_destroy(struct keyd_sdes **sp);
 void	keyd_sdes_set_timeout(struct keyd_sdes *, int timeout_ms);

@@ -50,6 +50,9 @@
 	X(ctld, sdes_suites, STR, "", "SDES suites offered to an SRTP leg, in order (RFC 4568 names, space-separated); empty: all, rtpengine's order") \
 	X(ctld, reply_cache_s, INT, "60", "how long ng replies are kept for retransmitted cookies") \
 	X(ctld, ipc_timeout_ms, INT, "500", "deadline for requests to relayd and keyd") \
+	X(ctld, relay_nodes, STR, "", "relay nodes, space-separated id=ctl_endpoint,pub_endpoint; empty: the one node [common] node_id at relayd_ctl/relayd_pub") \
+	X(ctld, relay_dead_ms, INT, "3000", "a relay node silent this long is dead: a live node adopts its calls") \
+	X(keyd, kek_file, STR, "keyd.kek", "key-wrapping key: 32 bytes, mode 0600, created if missing (relative to run_dir); keep it: stored SRTP keys need it") \
 	X(statsd, http_listen, STR, "127.0.0.1:9922", "metrics HTTP address (/metrics, /health)") \
 	X(statsd, down_after_ms, INT, "3000", "a daemon silent this long is reported down")
 

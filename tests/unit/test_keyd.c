@@ -129,6 +129,8 @@ test_stats(void **state)
 	keyd_init(&k, &cfg);
 	k.requests = 12;
 	k.dropped[KEYD_DROP_MALFORMED] = 3;
+	k.unwrap_ok = 5;
+	k.unwrap_failed = 2;
 	ipc_w_init(&w);
 	keyd_stats(&k, &w, 9);
 	assert_int_equal(ipc_r_parse(&r, w.sb.data, w.sb.size), 0);
@@ -142,6 +144,12 @@ test_stats(void **state)
 	assert_non_null(m = ipc_get_map(r.root, "metrics"));
 	assert_int_equal(ipc_get_uint(m, "rtpsec_keyd_requests_total", &v), 0);
 	assert_int_equal(v, 12);
+	assert_int_equal(ipc_get_uint(m,
+	    "rtpsec_keyd_unwrap_total{result=\"ok\"}", &v), 0);
+	assert_int_equal(v, 5);
+	assert_int_equal(ipc_get_uint(m,
+	    "rtpsec_keyd_unwrap_total{result=\"failed\"}", &v), 0);
+	assert_int_equal(v, 2);
 	assert_int_equal(ipc_get_uint(m,
 	    "rtpsec_ipc_dropped_total{reason=\"malformed\"}", &v), 0);
 	assert_int_equal(v, 3);
@@ -164,6 +172,7 @@ test_stats_to_statsd(void **state)
 	(void)state;
 	keyd_init(&k, &cfg);
 	k.requests = 4;
+	k.unwrap_failed = 1;
 	assert_non_null(c = collect_new(1000, 0, 0));
 	ipc_w_init(&w);
 	keyd_stats(&k, &w, 1);
@@ -176,6 +185,8 @@ test_stats_to_statsd(void **state)
 	    "\nrtpsec_keyd_requests_total{daemon=\"keyd\"} 4\n"));
 	assert_non_null(strstr(b.p,
 	    "\nrtpsec_daemon_up{daemon=\"keyd\"} 1\n"));
+	assert_non_null(strstr(b.p, "\nrtpsec_keyd_unwrap_total{daemon="
+	    "\"keyd\",result=\"failed\"} 1\n"));
 	assert_non_null(strstr(b.p, "\nrtpsec_ipc_dropped_total{daemon="
 	    "\"statsd\",reason=\"bad_metric\"} 0\n"));
 	buf_free(&b);
@@ -194,10 +205,14 @@ test_stats_key_sets(void **state)
 	uint64_t		 v;
 	int			 i;
 	static const char *const legs[] = { "A", "B" };
+	struct keyd_kek		 kek;
 
 	(void)state;
 	keyd_init(&k, &cfg);
-	assert_non_null(k.sdes = keyd_sdes_new("ipc://nowhere.sock", 50));
+	assert_int_equal(keyd_kek_generate(&kek), 0);
+	assert_null(keyd_sdes_new("ipc://nowhere.sock", 50, NULL));
+	assert_non_null(k.sdes = keyd_sdes_new("ipc://nowhere.sock", 50,
+	    &kek));
 	for (i = 0; i < 3; i++) {
 		ipc_w_init(&req);
 		if (i < 2) {
@@ -229,6 +244,7 @@ test_stats_key_sets(void **state)
 		ipc_w_free(&w);
 	}
 	keyd_sdes_destroy(&k.sdes);
+	keyd_kek_wipe(&kek);
 }
 
 int

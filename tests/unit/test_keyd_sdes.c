@@ -20,6 +20,7 @@
 #include "libcommon/ipc.h"
 #include "libcommon/sdes.h"
 #include "keyd/ctl.h"
+#include "keyd/kek.h"
 #include "keyd/sdes.h"
 
 #define RELAYD_EP	"inproc://test-keyd-sdes-relayd"
@@ -33,9 +34,12 @@ struct push {
 	size_t		 key_len;	/* 0: no key (plain) */
 	int		 has_profile;
 	unsigned	 params;	/* SDES_P_* from the bools */
+	uint8_t		 wrapped[KEYD_KEK_MAXBLOB];
+	size_t		 wrapped_len;	/* 0: none */
 };
 
 static struct config	 cfg;
+static struct keyd_kek	 kek;
 
 static struct {
 	pthread_mutex_t	 mtx;
@@ -102,6 +106,11 @@ relayd_main(void *arg)
 				memcpy(p.key, key, len);
 				p.key_len = len;
 			}
+			if (ipc_get_bin(q.root, "wrapped", &key, &len) == 0 &&
+			    len <= sizeof(p.wrapped)) {
+				memcpy(p.wrapped, key, len);
+				p.wrapped_len = len;
+			}
 			pthread_mutex_lock(&relayd.mtx);
 			if (relayd.n < MAX_PUSHES)
 				relayd.p[relayd.n++] = p;
@@ -125,7 +134,8 @@ setup(void **state)
 
 	(void)state;
 	zsys_handler_set(NULL);
-	if (config_load(&cfg, NULL, err, sizeof(err)) == -1)
+	if (config_load(&cfg, NULL, err, sizeof(err)) == -1 ||
+	    keyd_kek_generate(&kek) == -1)
 		return -1;
 	if ((relayd.router = ipc_bind(ZMQ_ROUTER, RELAYD_EP)) == NULL)
 		return -1;
@@ -139,6 +149,7 @@ teardown(void **state)
 	relayd.stop = 1;
 	pthread_join(relayd.th, NULL);
 	zsock_destroy(&relayd.router);
+	keyd_kek_wipe(&kek);
 	return 0;
 }
 
@@ -184,7 +195,8 @@ static void
 keyd_up(struct keyd *k, const char *endpoint, int timeout_ms)
 {
 	keyd_init(k, &cfg);
-	assert_non_null(k->sdes = keyd_sdes_new(endpoint, timeout_ms));
+	assert_non_null(k->sdes = keyd_sdes_new(endpoint, timeout_ms, &kek));
+	k->kek = &kek;
 }
 
 static void
@@ -799,6 +811,216 @@ test_limit(void **state)
 	keyd_down(&k);
 }
 
+/* srtp_unwrap of a push's blob as relayd would send it after a restart;
+ * dir may differ from the push's.  Returns r.ok; *c the key. */
+static int
+do_unwrap(struct keyd *k, const struct push *p, const char *dir,
+    struct sdes_crypto *c, char *err, size_t errlen)
+{
+	struct ipc_w	 q, w;
+	struct ipc_r	 r;
+	const char	*name;
+	const void	*key;
+	size_t		 len;
+	int		 ok, v;
+
+	memset(c, 0, sizeof(*c));
+	begin(&q, IPC_OP_SRTP_UNWRAP, 5, p->call, p->leg, p->media);
+	ipc_w_str(&q, "dir", dir);
+	ipc_w_bin(&q, "wrapped", p->wrapped, p->wrapped_len);
+	ask(k, &q, &w, &r);
+	ok = r.ok;
+	snprintf(err, errlen, "%s", ok ? "" : r.error);
+	if (ok) {
+		assert_int_equal(ipc_get_str(r.root, "profile", &name, &len),
+		    0);
+		assert_true(sdes_suite_by_name(name, len) >= 0);
+		c->suite = (enum sdes_suite)sdes_suite_by_name(name, len);
+		assert_int_equal(ipc_get_bin(r.root, "key", &key, &len), 0);
+		assert_true(len <= sizeof(c->key));
+		memcpy(c->key, key, len);
+		c->key_len = len;
+		assert_int_equal(ipc_get_bool(r.root, "unencrypted_srtp", &v),
+		    0);
+		c->unencrypted_srtp = v;
+		assert_int_equal(ipc_get_bool(r.root, "unencrypted_srtcp",
+		    &v), 0);
+		c->unencrypted_srtcp = v;
+		assert_int_equal(ipc_get_bool(r.root, "unauthenticated_srtp",
+		    &v), 0);
+		c->unauthenticated_srtp = v;
+	}
+	done(&w, &r);
+	return ok;
+}
+
+/* A push's blob opens (srtp_unwrap) to exactly what the push carried. */
+static void
+assert_push_unwraps(struct keyd *k, const struct push *p)
+{
+	struct sdes_crypto	 c;
+	char			 err[256];
+
+	assert_true(p->wrapped_len > KEYD_KEK_HDRLEN + KEYD_KEK_TAGLEN);
+	assert_int_equal(p->wrapped[0], KEYD_KEK_VERSION);
+	assert_memory_equal(p->wrapped + 1, kek.id, KEYD_KEK_IDLEN);
+	/* the key is not in the blob in the clear */
+	assert_null(memmem(p->wrapped, p->wrapped_len, p->key, 8));
+	assert_true(do_unwrap(k, p, p->dir, &c, err, sizeof(err)));
+	assert_string_equal(sdes_suite_name(c.suite), p->profile);
+	assert_int_equal(c.key_len, p->key_len);
+	assert_memory_equal(c.key, p->key, p->key_len);
+	assert_int_equal(sdes_params(&c), p->params);
+	sdes_crypto_wipe(&c);
+}
+
+static void
+failed_cb(void *arg, size_t req, const char *err)
+{
+	(void)req;
+	(void)err;
+	(*(int *)arg)++;
+}
+
+/* Every srtp_set keyd pushes carries `wrapped`, in and out, alone and in
+ * a batch; srtp_unwrap gives back the same profile, key and session
+ * parameters, and refuses the blob for another direction, leg, media or
+ * call. */
+static void
+test_wrapped(void **state)
+{
+	struct keyd		 k;
+	struct sdes_crypto	 c[SDES_NSUITES], rc;
+	char			 l[SDES_NSUITES][256], err[256];
+	struct ipc_w		 q, w[2];
+	struct ipc_r		 r;
+	struct push		 p, p2;
+	struct buf		 b;
+	int			 nfailed = 0, i;
+
+	(void)state;
+	relayd_reset(NULL);
+	keyd_up(&k, RELAYD_EP, 1000);
+
+	/* select: out */
+	offer(&k, "call-w", "A", 1, NULL, 0, c, l, SDES_NSUITES);
+	assert_true(do_select(&k, "call-w", "A", 1, 2, err, sizeof(err)));
+	assert_int_equal(relayd_last(&p), 1);
+	assert_string_equal(p.dir, "out");
+	assert_push_unwraps(&k, &p);
+	assert_int_equal(k.unwrap_ok, 1);
+
+	/* bound: another dir, leg, media or call does not open it */
+	assert_false(do_unwrap(&k, &p, "in", &rc, err, sizeof(err)));
+	assert_string_equal(err, "cannot unwrap");
+	p2 = p;
+	p2.leg[0] = 'B';
+	assert_false(do_unwrap(&k, &p2, "out", &rc, err, sizeof(err)));
+	p2 = p;
+	p2.media = 2;
+	assert_false(do_unwrap(&k, &p2, "out", &rc, err, sizeof(err)));
+	p2 = p;
+	snprintf(p2.call, sizeof(p2.call), "call-x");
+	assert_false(do_unwrap(&k, &p2, "out", &rc, err, sizeof(err)));
+	/* tampered */
+	p2 = p;
+	p2.wrapped[p2.wrapped_len / 2] ^= 1;
+	assert_false(do_unwrap(&k, &p2, "out", &rc, err, sizeof(err)));
+	assert_string_equal(err, "cannot unwrap");
+	assert_int_equal(k.unwrap_failed, 5);
+	assert_int_equal(k.unwrap_ok, 1);
+	assert_int_equal(k.dropped[KEYD_DROP_BAD_FIELD], 0);
+
+	/* a bad dir or a missing blob is a bad field */
+	assert_false(do_unwrap(&k, &p, "both", &rc, err, sizeof(err)));
+	begin(&q, IPC_OP_SRTP_UNWRAP, 4, p.call, p.leg, p.media);
+	ipc_w_str(&q, "dir", "out");
+	ask(&k, &q, &w[0], &r);
+	assert_false(r.ok);
+	done(&w[0], &r);
+	assert_int_equal(k.dropped[KEYD_DROP_BAD_FIELD], 2);
+	assert_int_equal(k.unwrap_failed, 5);
+
+	/* answer: out, with session parameters */
+	relayd_reset(NULL);
+	begin(&q, IPC_OP_SDES_ANSWER, 6, "call-w", "C", 3);
+	ipc_w_str(&q, "suite", "AES_256_CM_HMAC_SHA1_32");
+	ipc_w_uint(&q, "tag", 4);
+	ipc_w_bool(&q, "unencrypted_srtcp", 1);
+	ask(&k, &q, &w[0], &r);
+	assert_true(r.ok);
+	done(&w[0], &r);
+	assert_int_equal(relayd_last(&p), 1);
+	assert_int_equal(p.params, SDES_P_UNENCRYPTED_SRTCP);
+	assert_push_unwraps(&k, &p);
+
+	/* remote: in */
+	assert_true(do_remote(&k, "call-w", "B", 1, "1 AES_CM_128_HMAC_SHA1_80 "
+	    "inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz "
+	    "UNAUTHENTICATED_SRTP", err, sizeof(err)));
+	assert_int_equal(relayd_last(&p), 2);
+	assert_string_equal(p.dir, "in");
+	assert_push_unwraps(&k, &p);
+
+	/* the batch path: a select and a remote served together */
+	relayd_reset(NULL);
+	offer(&k, "call-wb", "A", 1, NULL, 0, c, l, SDES_NSUITES);
+	assert_int_equal(sdes_keygen(&rc, SDES_AEAD_AES_128_GCM, 9), 0);
+	buf_init(&b);
+	assert_int_equal(sdes_format(&b, &rc), 0);
+	keyd_sdes_batch_begin(k.sdes);
+	for (i = 0; i < 2; i++) {
+		keyd_sdes_batch_req(k.sdes, (size_t)i);
+		if (i == 0) {
+			begin(&q, IPC_OP_SDES_SELECT, 4, "call-wb", "A", 1);
+			ipc_w_uint(&q, "tag", 1);
+		} else {
+			begin(&q, IPC_OP_SDES_REMOTE, 4, "call-wb", "A", 1);
+			ipc_w_strn(&q, "line", b.p + 9, b.len - 9);
+		}
+		ipc_w_init(&w[i]);
+		assert_int_equal(keyd_request(&k, q.sb.data, q.sb.size, &w[i]),
+		    1);
+		ipc_w_free(&q);
+	}
+	assert_int_equal(keyd_sdes_batch_end(k.sdes, failed_cb, &nfailed), 0);
+	assert_int_equal(nfailed, 0);
+	ipc_w_free(&w[0]);
+	ipc_w_free(&w[1]);
+	assert_int_equal(relayd_npushes(&p), 2);
+	assert_int_equal(relayd_last(&p2), 2);
+	assert_string_equal(p.dir, "out");
+	assert_memory_equal(p.key, c[0].key, c[0].key_len);
+	assert_push_unwraps(&k, &p);
+	assert_string_equal(p2.dir, "in");
+	assert_memory_equal(p2.key, rc.key, rc.key_len);
+	assert_push_unwraps(&k, &p2);
+
+	/* a keyd with another KEK (a lost kek_file) cannot open them */
+	{
+		struct keyd_kek	 other;
+		struct keyd	 k2;
+
+		assert_int_equal(keyd_kek_generate(&other), 0);
+		keyd_init(&k2, &cfg);
+		k2.kek = &other;
+		assert_false(do_unwrap(&k2, &p2, "in", &rc, err,
+		    sizeof(err)));
+		assert_string_equal(err, "cannot unwrap");
+		assert_int_equal(k2.unwrap_failed, 1);
+		/* and a keyd without one refuses the op */
+		k2.kek = NULL;
+		assert_false(do_unwrap(&k2, &p2, "in", &rc, err,
+		    sizeof(err)));
+		assert_string_equal(err, "unknown op");
+		keyd_kek_wipe(&other);
+	}
+	buf_wipe(&b);
+	sdes_crypto_wipe(&rc);
+	wipe_all(c, SDES_NSUITES);
+	keyd_down(&k);
+}
+
 int
 main(void)
 {
@@ -813,6 +1035,7 @@ main(void)
 		cmocka_unit_test(test_relayd_absent),
 		cmocka_unit_test(test_session_params),
 		cmocka_unit_test(test_limit),
+		cmocka_unit_test(test_wrapped),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
