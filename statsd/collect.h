@@ -17,7 +17,13 @@
  * - the number of series is bounded (max_series); what does not fit is
  *   dropped and counted, as is every malformed message or sample;
  * - every sample name re-emitted is one statsd validated: `rtpsec_` family,
- *   Prometheus name and label syntax, no `daemon` label of its own.
+ *   Prometheus name and label syntax, no `daemon` label of its own;
+ * - across a restart of statsd, counters go on from the state saved in
+ *   Redis (collect_save(), collect_restore(), statsd/persist.c): a
+ *   publisher heard again with the saved pid and `started` continues on the
+ *   saved offset, one that restarted meanwhile on the saved offset + last.
+ *   statsd's own counters are exported, while persisting, as of the last
+ *   save Redis confirmed, so no scrape sees a value a restart would lose.
  *
  * Thread safety: every function takes the store's mutex, so the main loop
  * (collect_message) and the HTTP thread (collect_render, collect_health)
@@ -92,6 +98,32 @@ int	collect_render(struct collect *, struct buf *, uint64_t now_ms);
 /* Appends a JSON object with each daemon's state.  Returns 1 when every
  * daemon is up, 0 when one is down, -1 when out of memory. */
 int	collect_health(struct collect *, struct buf *, uint64_t now_ms);
+
+/*
+ * Saving and restoring (statsd/persist.c keeps them in Redis).
+ *
+ * collect_save() calls fn once per publisher changed since the last save
+ * (every publisher if all), with a Redis hash field ("<daemon>/<node>")
+ * and a msgpack blob {v, daemon, node, pid, started, counters: {name:
+ * [offset, last]}}, and once for statsd's own counters (field "statsd").
+ * fn must copy the blob.  Returns the number of calls.  Then
+ * collect_saved(ok) says whether Redis took them: if not, every publisher
+ * is saved again next time.
+ */
+typedef void	(*collect_save_fn)(void *arg, const char *field,
+		    const void *blob, size_t len);
+int	collect_save(struct collect *, int all, collect_save_fn, void *arg);
+void	collect_saved(struct collect *, int ok);
+/* Merges one saved blob (rules in collect.h's invariants, and pub_merge()
+ * for a publisher heard before Redis answered).  0, or -1 if malformed. */
+int	collect_restore(struct collect *, const void *blob, size_t len);
+/* on: the saved state is loaded and Redis takes the saves; off: Redis is
+ * unreachable, statsd's own counters are shown live. */
+void	collect_set_persisting(struct collect *, int on);
+/* 1 when an offset changed since the last save (a publisher restarted):
+ * save at once, before a statsd restart could read the old offsets. */
+int	collect_urgent(struct collect *);
+void	collect_count_redis_error(struct collect *);
 
 /* Checks a sample name as published: `family{label="value",...}` or
  * `family`.  Returns the family's length, or 0 when invalid. */

@@ -9,6 +9,11 @@
  * sends nothing to the other daemons.  SIGTERM exits 0; SIGHUP reloads
  * the configuration (down_after_ms applies at once, http_listen and the
  * endpoints need a restart).
+ *
+ * Its counter state lives in Redis too (persist.c): it is loaded before
+ * the HTTP server starts, so that no scrape ever sees counters restart,
+ * and saved from the loop (after each message when a publisher restarted,
+ * else every stats_interval_ms, at most once a second).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +25,10 @@
 #include "libcommon/privsep.h"
 #include "statsd/collect.h"
 #include "statsd/http.h"
+#include "statsd/persist.h"
+
+/* the loop's poll: how late a due save or a Redis answer can be seen */
+#define STATSD_POLL_MS	100
 
 static void
 statsd_recv(struct collect *c, zsock_t *sub, enum collect_daemon d)
@@ -50,6 +59,7 @@ main(int argc, char **argv)
 	struct config	 cfg;
 	struct collect	*collect;
 	struct http	*http;
+	struct persist	*persist;
 	zsock_t		*sub[COLLECT_DAEMON_COUNT];
 	zpoller_t	*poller;
 	void		*which;
@@ -61,6 +71,11 @@ main(int argc, char **argv)
 	if ((collect = collect_new(cfg.down_after_ms, COLLECT_MAX_SERIES,
 	    daemon_now_ms())) == NULL)
 		fatalx("out of memory");
+	/* the saved state first: no scrape must see counters restart */
+	if ((persist = persist_new(cfg.redis, cfg.node_id,
+	    cfg.stats_interval_ms, collect)) == NULL)
+		fatalx("bad redis address %s", cfg.redis);
+	persist_tick(persist, daemon_now_ms());
 	if ((http = http_start(cfg.http_listen, collect, err,
 	    sizeof(err))) == NULL)
 		fatalx("%s", err);
@@ -88,15 +103,16 @@ main(int argc, char **argv)
 				collect_set_down_after(collect,
 				    cfg.down_after_ms);
 		}
-		if ((which = zpoller_wait(poller, 500)) == NULL)
-			continue;
-		for (d = 0; d < COLLECT_DAEMON_COUNT; d++)
+		which = zpoller_wait(poller, STATSD_POLL_MS);
+		for (d = 0; which != NULL && d < COLLECT_DAEMON_COUNT; d++)
 			if (which == sub[d])
 				statsd_recv(collect, sub[d],
 				    (enum collect_daemon)d);
+		persist_tick(persist, daemon_now_ms());
 	}
 	log_info("stopping");
 	http_stop(&http);
+	persist_destroy(&persist);
 	zpoller_destroy(&poller);
 	for (d = 0; d < COLLECT_DAEMON_COUNT; d++)
 		zsock_destroy(&sub[d]);

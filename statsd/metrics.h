@@ -43,11 +43,13 @@
 	X(rtpsec_ng_dropped_total,					\
 	    "ng messages dropped by ctld, by reason")			\
 	X(rtpsec_redis_errors_total,					\
-	    "Failed Redis operations (ctld)")				\
+	    "Failed Redis operations, by daemon")			\
 	X(rtpsec_keyd_requests_total,					\
 	    "Well-formed requests keyd answered (served or refused)")					\
 	X(rtpsec_keyd_key_sets,						\
 	    "SDES key sets keyd holds for live calls")			\
+	X(rtpsec_keyd_unwrap_total,					\
+	    "srtp_unwrap requests keyd answered, by result (ok, failed)") \
 	X(rtpsec_ipc_dropped_total,					\
 	    "Malformed or refused IPC messages, by daemon and reason")	\
 	X(rtpsec_daemon_up,						\

@@ -851,7 +851,7 @@ class RestartTest(CallMixin, ClusterTestCase):
         c.wait_ready("keyd")
         c.wait_metric("rtpsec_daemon_up", lambda v: v == 1, daemon="keyd")
         c.restart("statsd")
-        # a new statsd starts from relayd's current counters
+        # a new statsd carries on from the totals it saved in Redis
         before = c.settled_metric("rtpsec_packets_relayed_total")
         self.assertGreaterEqual(before, 4)
         c.wait_metric("rtpsec_daemon_up", lambda v: v == 1, daemon="keyd")
