@@ -110,8 +110,20 @@ deps:
 unit: all $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
-integration: all
+integration: all $(B)/tests/mediaprobe
 	@B=$(B) tests/integration/run.sh
+
+# mediaprobe: the fault tests' media (tests/integration/mediaprobe.c),
+# with the libsrtp2 the daemons link (as run.sh builds srtpcat)
+$(B)/tests/mediaprobe: tests/integration/mediaprobe.c $(B)/srtp.used
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(SRTP_LIBS) -lcrypto
+
+# the fault tests (tests/integration/test_fault_*.py) with 20 kills of each
+# daemon instead of make test's 5
+soak: all $(B)/tests/mediaprobe
+	@FAULT_KILLS=20 RTPSEC_IT_TIMEOUT=$${RTPSEC_IT_TIMEOUT:-3600} B=$(B) \
+		tests/integration/run.sh $(sort $(wildcard tests/integration/test_fault_*.py))
 
 test: deps
 	$(MAKE) unit
@@ -171,4 +183,5 @@ bench-srtp: $(B)/bench/srtp_bench
 clean:
 	rm -rf build build-asan
 
+.PHONY: soak
 .PHONY: all deps unit integration test asan fuzz fuzz-short run bench bench-srtp clean
