@@ -22,6 +22,7 @@
 #include "ctld/call.h"
 #include "ctld/ctld.h"
 #include "ctld/ngcmd.h"
+#include "ctld/nodes.h"
 #include "ctld/session.h"
 
 #define API_BATCH	64	/* messages served per wake-up */
@@ -33,7 +34,9 @@
 	X("rtpsec_calls_deleted_total", c->calls_deleted)		\
 	X("rtpsec_calls_timedout_total", c->calls_timedout)		\
 	X("rtpsec_redis_errors_total",					\
-	    c->store != NULL ? store_errors(c->store) : 0)
+	    c->store != NULL ? store_errors(c->store) : 0)		\
+	X("rtpsec_relay_takeovers_total",				\
+	    c->nodes != NULL ? nodes_takeovers(c->nodes) : 0)
 
 struct api {
 	zsock_t		*router;
@@ -46,15 +49,25 @@ struct api *
 api_new(struct ctld *c)
 {
 	struct api	*a;
+	size_t		 i;
 
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return NULL;
 	if ((a->router = ipc_bind(ZMQ_ROUTER, c->cfg->ctld_ctl)) == NULL ||
 	    (a->pub = ipc_bind(ZMQ_PUB, c->cfg->ctld_pub)) == NULL ||
-	    (a->sub = ipc_sub(c->cfg->relayd_pub)) == NULL) {
+	    (a->sub = ipc_sub(c->nodes != NULL ? nodes_pub(c->nodes, 0) :
+	    c->cfg->relayd_pub)) == NULL) {
 		api_destroy(&a);
 		return NULL;
 	}
+	/* one SUB hears every relay node's events and stats */
+	for (i = 1; c->nodes != NULL && i < nodes_count(c->nodes); i++)
+		if (zsock_connect(a->sub, "%s", nodes_pub(c->nodes, i)) == -1) {
+			log_warnx("api: connect %s failed",
+			    nodes_pub(c->nodes, i));
+			api_destroy(&a);
+			return NULL;
+		}
 	return a;
 }
 
@@ -141,6 +154,7 @@ api_ng(struct api *a, struct ctld *c, zframe_t *id, const struct ipc_r *r)
 		return;
 	}
 	ngcmd_dispatch(c, &req);
+	session_flush(c);	/* the record is on its way before the reply */
 	ipc_w_init(&w);
 	ipc_w_reply(&w, IPC_OP_NG, r->id, 1, NULL, 1);
 	ipc_w_key(&w, "reply");
@@ -259,6 +273,15 @@ api_relay_stats(struct ctld *c, const struct ipc_r *r)
 		    memcmp(kv->key.via.str.ptr, drop, sizeof(drop) - 1) == 0 &&
 		    kv->key.via.str.ptr[sizeof(drop) - 1] == '{')
 			errors += kv->val.via.u64;
+	}
+	/* several nodes: the sum of each one's latest totals */
+	if (c->nodes != NULL) {
+		char	 node[64];
+
+		if (ipc_get_strz(r->root, "node", node, sizeof(node)) == -1)
+			node[0] = '\0';
+		nodes_stats(c->nodes, node, packets, bytes, errors, &packets,
+		    &bytes, &errors);
 	}
 	ctld_relay_totals(c, packets, bytes, errors, daemon_now_ms());
 }

@@ -204,6 +204,7 @@ call_alloc(const char *id, size_t len)
 	if ((c = calloc(1, sizeof(*c) + len + 1)) == NULL)
 		return NULL;
 	memcpy(c->id, id, len);
+	call_str_clear(&c->relay_node);
 	c->next_untagged = 1;
 	c->next_leg = 1;
 	return c;
@@ -220,6 +221,7 @@ call_destroy(struct call **cp)
 	for (i = 0; i < c->nparty; i++)
 		party_clear(&c->party[i]);
 	free(c->party);
+	call_str_clear(&c->relay_node);
 	free(c);
 	*cp = NULL;
 }

@@ -77,6 +77,8 @@ struct call {
 	uint64_t	 delete_at_ms;	/* monotonic; 0 = live */
 	uint64_t	 seen;		/* reconcile round it was last seen */
 	uint64_t	 saved_ms;	/* monotonic; last TTL refresh, 0 never */
+	const char	*relay_node;	/* relay node holding its media ("":
+					 * the first), nodes.h */
 	struct party	*party;		/* owned, nparty entries (cap pcap);
 					 * may move when a party is added */
 	uint32_t	 nparty, pcap;

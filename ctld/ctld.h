@@ -47,9 +47,11 @@ enum ctld_ipc_drop {
 struct call;
 struct calls;
 struct relay;
+struct nodes;
 struct keys;
 struct store;
 struct ngcache;
+struct ngpersist;
 struct acl;
 
 struct ctld_proxy {
@@ -63,12 +65,23 @@ struct ctld {
 	uint64_t	 started;	/* unix s */
 	uint64_t	 started_ms;	/* monotonic */
 	struct calls	*calls;
-	struct relay	*relay;		/* NULL in unit tests */
+	struct relay	*relay;		/* NULL in unit tests; the first
+					 * node's when nodes is set */
+	struct nodes	*nodes;		/* relay nodes; NULL in unit tests */
 	struct keys	*keys;		/* keyd client; NULL in unit tests */
 	struct store	*store;		/* NULL in unit tests */
 	struct ngcache	*cache;
+	struct ngpersist *ngp;		/* ng replies in Redis; NULL in unit
+					 * tests */
 	struct acl	*allow;
 	struct call	*dirty;		/* records to write (session.c) */
+	/* rewriting every record after Redis came back (session.c) */
+	struct call	*resync;	/* next call to rewrite; NULL none */
+	int		 resyncing;
+	uint64_t	 store_epoch;	/* store_epoch() last seen */
+	uint64_t	 next_probe_ms;
+	int		 restore_failed;	/* retry session_restore() */
+	uint64_t	 next_restore_ms;
 
 	/* counters, cumulative since start */
 	uint64_t	 calls_created;
@@ -95,6 +108,8 @@ struct ctld {
 	} relay_totals;
 };
 
+/* The relayd client of the node that holds call (nodes.c). */
+struct relay	*ctld_relay(struct ctld *, const struct call *);
 const char	*ctld_ng_drop_name(enum ctld_ng_drop);
 const char	*ctld_ipc_drop_name(enum ctld_ipc_drop);
 /* Counts a request of cmd from src in the per-proxy table. */

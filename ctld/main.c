@@ -7,7 +7,9 @@
  * main() only sets up: configuration, sockets, confinement, then one poll
  * loop over the ZeroMQ sockets and the ng fds (timeout <= 200 ms) that
  * also runs the timers: stats publishing, reply-cache rotation, delete
- * delay reaping, Redis reconnection, and reconciliation with relayd.
+ * delay reaping, Redis reconnection and rewriting the records after a
+ * Redis failure, relay node pings and adoption of a dead node's calls,
+ * and reconciliation with relayd.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -28,6 +30,8 @@
 #include "ctld/keys.h"
 #include "ctld/ngcache.h"
 #include "ctld/ngnet.h"
+#include "ctld/ngpersist.h"
+#include "ctld/nodes.h"
 #include "ctld/relay.h"
 #include "ctld/session.h"
 
@@ -56,7 +60,7 @@ main(int argc, char **argv)
 	zmq_pollitem_t	 it[2 + 2 + NGNET_MAX_CONNS];
 	char		 err[256];
 	uint64_t	 now, next_stats, next_reconcile, next_timers = 0;
-	int		 n, k;
+	int		 n, k, dead;
 
 	daemon_start(argc, argv, "ctld", &cfg);
 	memset(&c, 0, sizeof(c));
@@ -72,20 +76,26 @@ main(int argc, char **argv)
 		fatalx("out of memory");
 	if ((net = ngnet_new(cfg.ng_listen, cfg.ng_tcp)) == NULL)
 		fatalx("cannot listen for ng on %s", cfg.ng_listen);
+	if ((c.nodes = nodes_new(&cfg, c.started_ms, err,
+	    sizeof(err))) == NULL)
+		fatalx("%s", err);
+	c.relay = nodes_relay(c.nodes, 0);
 	if ((api = api_new(&c)) == NULL)
 		fatalx("cannot set up the ZeroMQ sockets");
 	privsep_own_endpoint(&cfg, cfg.ctld_ctl);
 	privsep_own_endpoint(&cfg, cfg.ctld_pub);
-	if ((c.relay = relay_new(cfg.relayd_ctl, cfg.ipc_timeout_ms)) == NULL)
-		fatalx("cannot create the relayd client");
 	if ((c.keys = keys_new(cfg.keyd_ctl, cfg.ipc_timeout_ms)) == NULL)
 		fatalx("cannot create the keyd client");
 	if ((c.store = store_new(cfg.redis, cfg.node_id, cfg.call_ttl)) == NULL)
 		fatalx("bad redis address %s", cfg.redis);
+	if ((c.ngp = ngpersist_new(cfg.redis, cfg.reply_cache_s)) == NULL)
+		fatalx("bad redis address %s", cfg.redis);
 	privsep_confine(&cfg, "ctld", extra);
 	session_restore(&c);
-	log_info("ready: ng %s, control %s, relayd %s", cfg.ng_listen,
-	    cfg.ctld_ctl, cfg.relayd_ctl);
+	log_info("ready: ng %s, control %s, %zu relay node%s (first %s at %s)",
+	    cfg.ng_listen, cfg.ctld_ctl, nodes_count(c.nodes),
+	    nodes_count(c.nodes) == 1 ? "" : "s", nodes_id(c.nodes, 0),
+	    cfg.relay_nodes[0] != '\0' ? "relay_nodes" : cfg.relayd_ctl);
 
 	now = daemon_now_ms();
 	next_stats = now;
@@ -102,7 +112,8 @@ main(int argc, char **argv)
 				acl_destroy(&c.allow);
 				c.allow = acl;
 			}
-			relay_set_timeout(c.relay, cfg.ipc_timeout_ms);
+			nodes_set_timeout(c.nodes, cfg.ipc_timeout_ms);
+			ngpersist_set_ttl(c.ngp, cfg.reply_cache_s);
 			keys_set_timeout(c.keys, cfg.ipc_timeout_ms);
 			ngcache_set_period(c.cache, cache_period_ms(&cfg));
 		}
@@ -111,7 +122,9 @@ main(int argc, char **argv)
 		it[1] = (zmq_pollitem_t){ zsock_resolve(api_sub(api)), 0,
 		    ZMQ_POLLIN, 0 };
 		k = 2 + ngnet_pollitems(net, it + 2, NGNET_MAX_CONNS + 2);
-		n = zmq_poll(it, k, CTLD_POLL_MS);
+		/* records being written again after a Redis failure go out
+		 * a batch per turn: turn quickly until they are all out */
+		n = zmq_poll(it, k, c.resyncing ? 1 : CTLD_POLL_MS);
 		if (n == -1 && zmq_errno() != EINTR) {
 			log_warnx("zmq_poll: %s", zmq_strerror(zmq_errno()));
 			continue;
@@ -133,6 +146,12 @@ main(int argc, char **argv)
 			next_timers = now + CTLD_TIMERS_MS;
 		}
 		store_tick(c.store, now);
+		ngpersist_tick(c.ngp, now);
+		session_resync(&c, now);
+		if ((dead = nodes_tick(c.nodes, now)) >= 0)
+			nodes_adopted(c.nodes, (size_t)dead,
+			    session_adopt(&c, (size_t)dead) == 0,
+			    daemon_now_ms());
 		if (now >= next_reconcile) {
 			session_reconcile(&c);
 			next_reconcile = now + CTLD_RECONCILE_MS;
@@ -147,7 +166,9 @@ main(int argc, char **argv)
 	log_info("exiting: %zu calls in memory", calls_count(c.calls));
 	api_destroy(&api);
 	ngnet_destroy(&net);
-	relay_destroy(&c.relay);
+	c.relay = NULL;
+	nodes_destroy(&c.nodes);
+	ngpersist_destroy(&c.ngp);
 	keys_destroy(&c.keys);
 	store_destroy(&c.store);
 	ngcache_destroy(&c.cache);

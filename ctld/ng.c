@@ -6,11 +6,14 @@
 #include <string.h>
 
 #include "libcommon/bencode.h"
+#include "libcommon/daemon.h"
 #include "libcommon/log.h"
 #include "libcommon/ngjson.h"
 #include "ctld/ctld.h"
 #include "ctld/ng.h"
 #include "ctld/ngcache.h"
+#include "ctld/ngpersist.h"
+#include "ctld/session.h"
 
 int
 ng_split(const char *data, size_t len, const char **cookie, size_t *clen,
@@ -117,12 +120,65 @@ ng_too_large(struct buf *out, size_t start, const char *cookie, size_t clen,
 	log_warnx("ng: a %zu-byte reply does not fit, sent an error", len);
 }
 
+/*
+ * 1 when the message may be an offer, answer or delete: the commands a
+ * retransmission must not run twice.  A cheap look at the bytes, before
+ * decoding; a false positive only costs a Redis lookup.
+ */
+static int
+ng_may_change(const char *p, size_t len)
+{
+	static const char *const pat[] = { "5:offer", "6:answer", "6:delete",
+	    "\"offer\"", "\"answer\"", "\"delete\"" };
+	size_t	 i;
+
+	for (i = 0; i < sizeof(pat) / sizeof(pat[0]); i++)
+		if (memmem(p, len, pat[i], strlen(pat[i])) != NULL)
+			return 1;
+	return 0;
+}
+
+/*
+ * A reply the previous ctld sent (or was about to send) for this cookie,
+ * from Redis (ngpersist.h): looked up only while the memory cache may be
+ * missing it, the first reply_cache_s after start.  1 when found (out
+ * then holds "COOKIE SP REPLY").
+ */
+static int
+ng_persisted(struct ctld *c, const char *cookie, size_t clen,
+    const char *payload, size_t plen, struct buf *out)
+{
+	size_t	 start = out->len;
+	int	 window;
+
+	if (c->ngp == NULL)
+		return 0;
+	window = c->cfg->reply_cache_s > 0 ? c->cfg->reply_cache_s : 60;
+	if (daemon_now_ms() - c->started_ms >= (uint64_t)window * 1000 ||
+	    !ng_may_change(payload, plen))
+		return 0;
+	buf_add(out, cookie, clen);
+	buf_addc(out, ' ');
+	if (ngpersist_get(c->ngp, cookie, clen, out) != 1 || out->oom) {
+		out->oom = 0;
+		out->len = start;
+		return 0;
+	}
+	log_info("ng: cookie %.*s was answered before the restart, replaying",
+	    (int)(clen > 64 ? 64 : clen), cookie);
+	if (c->cache != NULL)
+		ngcache_put(c->cache, cookie, clen, out->p + start + clen + 1,
+		    out->len - start - clen - 1);
+	return 1;
+}
+
 int
 ng_handle(struct ctld *c, const char *data, size_t len, const char *src,
     struct buf *out, size_t maxlen)
 {
 	const char	*cookie, *payload, *cached;
 	size_t		 clen, plen, rlen, start = out->len;
+	enum ng_cmd	 cmd;
 
 	if (ng_split(data, len, &cookie, &clen, &payload, &plen) == -1) {
 		if (++c->ng_dropped[CTLD_NG_DROP_NO_COOKIE] <= 10 ||
@@ -141,9 +197,11 @@ ng_handle(struct ctld *c, const char *data, size_t len, const char *src,
 		buf_add(out, cached, rlen);
 		return out->oom ? -1 : 0;
 	}
+	if (ng_persisted(c, cookie, clen, payload, plen, out))
+		return 0;
 	buf_add(out, cookie, clen);
 	buf_addc(out, ' ');
-	ng_run(c, payload, plen, src, out);
+	cmd = ng_run(c, payload, plen, src, out);
 	if (out->oom) {
 		out->oom = 0;
 		out->len = start;
@@ -157,6 +215,17 @@ ng_handle(struct ctld *c, const char *data, size_t len, const char *src,
 	if (c->cache != NULL)
 		ngcache_put(c->cache, cookie, clen, out->p + start + clen + 1,
 		    out->len - start - clen - 1);
+	/*
+	 * Redis gets the call's record, then the reply, before the reply
+	 * goes out (both only sent, never waited for): a ctld killed once
+	 * the proxy has its reply restarts with both, and a retransmission
+	 * finds the reply instead of running the command again.
+	 */
+	session_flush(c);
+	if (c->ngp != NULL && (cmd == NG_CMD_OFFER || cmd == NG_CMD_ANSWER ||
+	    cmd == NG_CMD_DELETE))
+		(void)ngpersist_put(c->ngp, cookie, clen,
+		    out->p + start + clen + 1, out->len - start - clen - 1);
 	return out->oom ? -1 : 0;
 }
 

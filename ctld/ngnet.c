@@ -213,7 +213,6 @@ ngnet_udp(struct ngnet *n, struct ctld *c)
 			log_warn("ng: sendto %s", src);
 			c->ng_dropped[CTLD_NG_DROP_SEND_ERROR]++;
 		}
-		session_flush(c);	/* Redis after the reply */
 	}
 }
 

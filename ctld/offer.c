@@ -28,6 +28,7 @@
 #include "ctld/ctld.h"
 #include "ctld/keys.h"
 #include "ctld/ngcmd.h"
+#include "ctld/nodes.h"
 #include "ctld/offer.h"
 #include "ctld/relay.h"
 #include "ctld/sdes_neg.h"
@@ -528,6 +529,7 @@ cmd_offer(struct ctld *c, struct ng_req *req)
 	struct oa_srtp		 srtp;
 	struct relay_leg_op	 ops[4];
 	struct sdp_session	*sdp;
+	struct relay		*rl = NULL;
 	struct call		*call;
 	struct party		*p, *q;
 	struct buf		 lines[SDP_MAX_MEDIA];
@@ -563,6 +565,10 @@ cmd_offer(struct ctld *c, struct ng_req *req)
 		call->created = now;
 		call->created_us = us;
 		created = 1;
+		/* a new call goes to a live relay node, and stays there */
+		if (c->nodes != NULL && call_str_setz(&call->relay_node,
+		    nodes_id(c->nodes, nodes_pick(c->nodes))) == -1)
+			goto oom;
 	} else if (call->delete_at_ms != 0) {
 		log_info("[%s] re-offer cancels the pending delete", call->id);
 		call->delete_at_ms = 0;
@@ -589,7 +595,7 @@ cmd_offer(struct ctld *c, struct ng_req *req)
 	if (party_set_nmedia(q, n > q->nmedia ? n : q->nmedia) == -1 ||
 	    oa_learn(p, sdp, n, &o, 0, q) == -1)
 		goto oom;
-	if (c->relay == NULL) {
+	if ((rl = ctld_relay(c, call)) == NULL) {
 		snprintf(rerr, sizeof(rerr), "no relayd");
 		goto relay;
 	}
@@ -600,7 +606,7 @@ cmd_offer(struct ctld *c, struct ng_req *req)
 	ops[2] = (struct relay_leg_op){ .p = p, .peer = q->leg,
 	    .with_media = 1 };
 	ops[3] = (struct relay_leg_op){ .p = q, .peer = p->leg };
-	if (relay_legs(c->relay, call->id, ops, 4, rerr, sizeof(rerr)) == -1)
+	if (relay_legs(rl, call->id, ops, 4, rerr, sizeof(rerr)) == -1)
 		goto relay;
 	memset(sec, 0, sizeof(sec));
 	for (i = 0; i < n; i++)
@@ -633,8 +639,8 @@ cmd_offer(struct ctld *c, struct ng_req *req)
 	/* a relayd that did not answer is not asked again: the deadline
 	 * is spent, and relayd's media timeout frees what it may hold */
 	if (created)
-		session_end(c, &call, SESSION_ABORTED, c->relay == NULL ||
-		    relay_down(c->relay), NULL);
+		session_end(c, &call, SESSION_ABORTED, rl == NULL ||
+		    relay_down(rl), NULL);
 	else
 		oa_out_of_ports(c, &call, rerr);
 	return oa_relay_error(req, &o, rerr);
@@ -663,6 +669,7 @@ cmd_answer(struct ctld *c, struct ng_req *req)
 	struct call		*call;
 	struct party		*p, *q;
 	struct relay_leg_op	 ops[2];
+	struct relay		*rl;
 	struct buf		 lines[SDP_MAX_MEDIA];
 	const char		*sec[SDP_MAX_MEDIA], *protos[SDP_MAX_MEDIA];
 	const char		*err;
@@ -696,15 +703,15 @@ cmd_answer(struct ctld *c, struct ng_req *req)
 		return ngcmd_error(req, "Out of memory");
 	p->peer = qi;
 	q->peer = pi;
-	if (c->relay == NULL) {
+	if ((rl = ctld_relay(c, call)) == NULL) {
 		snprintf(rerr, sizeof(rerr), "no relayd");
 		return oa_relay_error(req, &o, rerr);
 	}
 	/* more media in the answer than offered: ports for them too */
 	if ((n > q->nmedia && (party_set_nmedia(q, n) == -1 ||
-	    relay_leg_alloc(c->relay, call->id, q, n, rerr, sizeof(rerr)) == -1)) ||
+	    relay_leg_alloc(rl, call->id, q, n, rerr, sizeof(rerr)) == -1)) ||
 	    (n > p->nmedia && (party_set_nmedia(p, n) == -1 ||
-	    relay_leg_alloc(c->relay, call->id, p, n, rerr, sizeof(rerr)) == -1))) {
+	    relay_leg_alloc(rl, call->id, p, n, rerr, sizeof(rerr)) == -1))) {
 		oa_out_of_ports(c, &call, rerr);
 		return oa_relay_error(req, &o, rerr);
 	}
@@ -713,7 +720,7 @@ cmd_answer(struct ctld *c, struct ng_req *req)
 	ops[0] = (struct relay_leg_op){ .p = q, .peer = p->leg,
 	    .with_media = 1 };
 	ops[1] = (struct relay_leg_op){ .p = p, .peer = q->leg };
-	if (relay_legs(c->relay, call->id, ops, 2, rerr, sizeof(rerr)) == -1)
+	if (relay_legs(rl, call->id, ops, 2, rerr, sizeof(rerr)) == -1)
 		return oa_relay_error(req, &o, rerr);
 	memset(sec, 0, sizeof(sec));
 	memset(protos, 0, sizeof(protos));

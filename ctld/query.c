@@ -394,9 +394,9 @@ static const msgpack_object_array *
 q_relay_legs(struct ctld *c, const struct call *call, struct ipc_r *r)
 {
 	memset(r, 0, sizeof(*r));
-	if (c->relay == NULL)
+	if (ctld_relay(c, call) == NULL)
 		return NULL;
-	if (relay_call_query(c->relay, call->id, r) == -1) {
+	if (relay_call_query(ctld_relay(c, call), call->id, r) == -1) {
 		log_warnx("[%s] relayd call_query: %s", call->id, r->error);
 		return NULL;
 	}

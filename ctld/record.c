@@ -84,7 +84,7 @@ record_encode(msgpack_sbuffer *sb, const struct call *c, const char *node)
 	size_t		 i;
 
 	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 11);
+	msgpack_pack_map(&pk, 12);
 	kv_uint(&pk, "v", RECORD_VERSION);
 	kv_str(&pk, "call", c->id);
 	kv_str(&pk, "node", node);
@@ -95,6 +95,7 @@ record_encode(msgpack_sbuffer *sb, const struct call *c, const char *node)
 	kv_uint(&pk, "next_untagged", c->next_untagged);
 	kv_uint(&pk, "next_leg", c->next_leg);
 	kv_uint(&pk, "srtp", (uint64_t)(c->srtp != 0));
+	kv_str(&pk, "relay_node", c->relay_node);
 	ipc_pack_str(&pk, "parties");
 	msgpack_pack_array(&pk, c->nparty);
 	for (i = 0; i < c->nparty; i++)
@@ -203,6 +204,9 @@ record_decode(const void *data, size_t len)
 	c->next_untagged = (unsigned)get_uint(o, "next_untagged", 1);
 	c->next_leg = (unsigned)get_uint(o, "next_leg", 1);
 	c->srtp = get_uint(o, "srtp", 0) != 0;
+	/* absent in records of version 1 (one relay node): "" is it */
+	if (get_str(o, "relay_node", &c->relay_node, 64) == -1)
+		goto done;
 	/* a delete was pending: its delay is not kept, reap it at once */
 	c->delete_at_ms = get_uint(o, "deleting", 0) != 0 ? 1 : 0;
 	if ((pa = ipc_get_array(o, "parties")) != NULL) {

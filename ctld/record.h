@@ -5,8 +5,8 @@
  * ones keep their defaults, so older and newer writers interoperate.
  * No secrets are stored: for SDES-SRTP a media keeps only which side
  * speaks it, the suite and the tag (keyd's sdes_* ops are idempotent, so
- * a restarted ctld asks keyd again); keys that must survive will be
- * wrapped by keyd's KEK before they reach this encoder (issue 5).
+ * a restarted ctld asks keyd again, which still holds the key sets);
+ * relayd keeps its keys wrapped by keyd's KEK in its own records.
  */
 #ifndef CTLD_RECORD_H
 #define CTLD_RECORD_H
@@ -17,7 +17,9 @@
 
 #include "ctld/call.h"
 
-#define RECORD_VERSION	1
+/* 2: relay_node (several relay nodes); a version 1 record reads as a
+ * call on the first node */
+#define RECORD_VERSION	2
 
 /* Appends the record of c to sb (msgpack_sbuffer_init'ed by the caller). */
 void	record_encode(msgpack_sbuffer *, const struct call *, const char *node);

@@ -250,3 +250,22 @@ relay_call_list(struct relay *r, struct ipc_r *rr)
 	ipc_w_begin(&w, IPC_OP_CALL_LIST, id, 0);
 	return relay_call(r, &w, id, rr);
 }
+
+int
+relay_node_adopt(struct relay *r, const char *node, int timeout_ms,
+    struct ipc_r *rr)
+{
+	struct ipc_w	 w;
+	uint64_t	 id = ipc_client_next_id(r->client);
+	int		 saved = r->timeout_ms, rc;
+
+	ipc_w_init(&w);
+	ipc_w_begin(&w, IPC_OP_NODE_ADOPT, id, 1);
+	ipc_w_str(&w, "node", node);
+	/* restoring a node's calls takes longer than one request */
+	if (timeout_ms > r->timeout_ms)
+		r->timeout_ms = timeout_ms;
+	rc = relay_call(r, &w, id, rr);
+	r->timeout_ms = saved;
+	return rc;
+}

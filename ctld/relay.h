@@ -1,6 +1,7 @@
 /*
- * relay: ctld's client of relayd's ROUTER (docs/ipc.md: leg_alloc,
- * leg_update, call_delete, call_query, call_list).  Every request has the
+ * relay: ctld's client of one relay node's relayd ROUTER (docs/ipc.md:
+ * leg_alloc, leg_update, call_delete, call_query, call_list,
+ * node_adopt); nodes.h holds one per node.  Every request has the
  * deadline given at creation (ipc_timeout_ms): a relayd that is down or
  * slow yields -1 and a reason, never a hang.
  */
@@ -50,5 +51,10 @@ int	relay_call_delete(struct relay *, const char *call, const char *leg,
 	    struct ipc_r *r);
 int	relay_call_query(struct relay *, const char *call, struct ipc_r *r);
 int	relay_call_list(struct relay *, struct ipc_r *r);
+/* node_adopt: this node takes over dead node's calls from Redis; the
+ * reply's "calls" names them.  timeout_ms: the deadline of this request
+ * (longer than the usual one). */
+int	relay_node_adopt(struct relay *, const char *node, int timeout_ms,
+	    struct ipc_r *r);
 
 #endif

@@ -12,9 +12,18 @@
 #include "ctld/call.h"
 #include "ctld/ctld.h"
 #include "ctld/keys.h"
+#include "ctld/nodes.h"
 #include "ctld/record.h"
 #include "ctld/relay.h"
 #include "ctld/session.h"
+
+/* Index of the relay node that holds call (0 without nodes). */
+static size_t
+session_node(struct ctld *c, const struct call *call)
+{
+	return c->nodes != NULL ? nodes_find(c->nodes, call->relay_node,
+	    NULL) : 0;
+}
 
 static void
 session_write(struct ctld *c, const struct call *call)
@@ -30,10 +39,12 @@ session_write(struct ctld *c, const struct call *call)
 }
 
 /*
- * The write waits for Redis's EXEC reply (one round trip), so a command
- * only marks its call here and session_flush() writes it once the reply
- * has gone out: Redis stays off the ng reply's path, and a call changed
- * twice before a flush is written once.
+ * A command only marks its call here; session_flush() writes it once the
+ * command is done, before its reply is sent (ng.c, api.c), so a call
+ * changed twice by one command is written once.  The write is pipelined
+ * (store.h): it is on the socket to Redis, not waited for, so a ctld
+ * killed after replying has handed the record over, and Redis stays off
+ * the reply's path.
  */
 void
 session_save(struct ctld *c, struct call *call)
@@ -117,10 +128,11 @@ session_end(struct ctld *c, struct call **cp, enum session_end why,
 
 	if (call == NULL)
 		return;
-	if (!relay_gone && c->relay != NULL) {
+	if (!relay_gone && ctld_relay(c, call) != NULL) {
 		struct ipc_r	*rp = final != NULL ? final : &r;
 
-		if (relay_call_delete(c->relay, call->id, NULL, rp) == -1) {
+		if (relay_call_delete(ctld_relay(c, call), call->id, NULL,
+		    rp) == -1) {
 			log_warnx("[%s] relayd call_delete: %s", call->id,
 			    rp->error);
 			ipc_r_free(rp);
@@ -130,6 +142,8 @@ session_end(struct ctld *c, struct call **cp, enum session_end why,
 	if (call_has_srtp(call))
 		session_forget(c, call, NULL);
 	session_unmark(c, call);
+	if (c->resync == call)
+		c->resync = call->next;
 	if (c->store != NULL)
 		store_call_del(c->store, call->id);
 	if (why != SESSION_ABORTED)
@@ -156,8 +170,9 @@ session_end_party(struct ctld *c, struct call *call, int i)
 	struct ipc_r	 r;
 	size_t		 j;
 
-	if (c->relay != NULL) {
-		if (relay_call_delete(c->relay, call->id, p->leg, &r) == -1)
+	if (ctld_relay(c, call) != NULL) {
+		if (relay_call_delete(ctld_relay(c, call), call->id, p->leg,
+		    &r) == -1)
 			log_warnx("[%s] relayd call_delete %s: %s", call->id,
 			    p->leg, r.error);
 		ipc_r_free(&r);
@@ -206,11 +221,11 @@ session_timeout(struct ctld *c, const char *id, size_t len)
 	/* relayd repeats the event for a few seconds (docs/relayd.md): a
 	 * call of the same id offered since then is another call, and
 	 * relayd holds it again */
-	if (c->relay != NULL) {
+	if (ctld_relay(c, call) != NULL) {
 		struct ipc_r	 r;
 		int		 held;
 
-		held = relay_call_query(c->relay, call->id, &r) == 0;
+		held = relay_call_query(ctld_relay(c, call), call->id, &r) == 0;
 		ipc_r_free(&r);
 		if (held) {
 			log_info("[%s] timeout event of an earlier call of this "
@@ -222,6 +237,12 @@ session_timeout(struct ctld *c, const char *id, size_t len)
 	    SESSION_TIMEDOUT, 1, NULL);
 }
 
+/*
+ * call_list of each node, and the calls a node that answered no longer
+ * has end.  A call is judged only against the node that holds it, and
+ * only when that node answered: a dead node's calls wait for their
+ * adoption (session_adopt()), a restarting relayd's for its restore.
+ */
 void
 session_reconcile(struct ctld *c)
 {
@@ -229,30 +250,181 @@ session_reconcile(struct ctld *c)
 	struct ipc_r			 r;
 	const msgpack_object_array	*a;
 	struct call			*call, *next;
+	struct relay			*rl;
 	const char			*s;
-	size_t				 i, len;
+	size_t				 i, k, nn, len;
+	int				 answered[NODES_MAX];
 
-	if (c->relay == NULL)
+	if (c->relay == NULL && c->nodes == NULL)
 		return;
-	if (relay_call_list(c->relay, &r) == -1 ||
-	    (a = ipc_get_array(r.root, "calls")) == NULL) {
-		log_debug("reconcile: relayd call_list: %s", r.error);
-		ipc_r_free(&r);
-		return;
-	}
+	nn = c->nodes != NULL ? nodes_count(c->nodes) : 1;
 	round++;
-	for (i = 0; i < a->size; i++)
-		if (ipc_obj_str(&a->ptr[i], &s, &len) == 0 &&
-		    (call = calls_find(c->calls, s, len)) != NULL)
-			call->seen = round;
-	ipc_r_free(&r);
+	for (k = 0; k < nn; k++) {
+		rl = c->nodes != NULL ? nodes_relay(c->nodes, k) : c->relay;
+		answered[k] = 0;
+		/* a node that does not answer its pings would only spend
+		 * the deadline */
+		if (c->nodes != NULL && !nodes_answering(c->nodes, k))
+			continue;
+		if (relay_call_list(rl, &r) == -1 ||
+		    (a = ipc_get_array(r.root, "calls")) == NULL) {
+			log_debug("reconcile: relayd call_list: %s", r.error);
+			ipc_r_free(&r);
+			continue;
+		}
+		answered[k] = 1;
+		for (i = 0; i < a->size; i++)
+			if (ipc_obj_str(&a->ptr[i], &s, &len) == 0 &&
+			    (call = calls_find(c->calls, s, len)) != NULL &&
+			    session_node(c, call) == k)
+				call->seen = round;
+		ipc_r_free(&r);
+	}
 	for (call = calls_first(c->calls); call != NULL; call = next) {
 		next = call->next;
-		if (call->seen == round)
+		if (call->seen == round || !answered[session_node(c, call)])
 			continue;
 		log_info("[%s] relayd no longer has the call", call->id);
 		session_end(c, &call, call->delete_at_ms != 0 ?
 		    SESSION_DELETED : SESSION_TIMEDOUT, 1, NULL);
+	}
+}
+
+/*
+ * Relay node `dead` stopped answering: a live node adopts its calls
+ * from Redis (node_adopt, docs/ipc.md), and the calls it names move to
+ * it (their records rewritten).  A call of the dead node it does not
+ * name was not in Redis: relayd cannot carry it, and it ends.  Returns 0,
+ * or -1 (no live node, or it did not answer: tried again later).
+ */
+int
+session_adopt(struct ctld *c, size_t dead)
+{
+	const msgpack_object_array	*a;
+	struct ipc_r			 r;
+	struct call			*call, *next;
+	const char			*s, *did, *lid;
+	size_t				 i, k, len, n = 0, lost = 0;
+
+	if (c->nodes == NULL)
+		return -1;
+	did = nodes_id(c->nodes, dead);
+	for (k = 0; k < nodes_count(c->nodes); k++)
+		if (k != dead && nodes_alive(c->nodes, k))
+			break;
+	if (k == nodes_count(c->nodes)) {
+		log_warnx("relay node %s is dead and no node is alive to "
+		    "adopt its calls", did);
+		return -1;
+	}
+	lid = nodes_id(c->nodes, k);
+	if (relay_node_adopt(nodes_relay(c->nodes, k), did,
+	    NODES_ADOPT_TIMEOUT_MS, &r) == -1 ||
+	    (a = ipc_get_array(r.root, "calls")) == NULL) {
+		log_warnx("relay node %s could not adopt node %s's calls: %s",
+		    lid, did, r.error[0] ? r.error : "malformed reply");
+		ipc_r_free(&r);
+		return -1;
+	}
+	for (i = 0; i < a->size; i++) {
+		if (ipc_obj_str(&a->ptr[i], &s, &len) == -1 ||
+		    (call = calls_find(c->calls, s, len)) == NULL)
+			continue;
+		if (call_str_setz(&call->relay_node, lid) == -1)
+			continue;
+		session_save(c, call);
+		n++;
+	}
+	ipc_r_free(&r);
+	for (call = calls_first(c->calls); call != NULL; call = next) {
+		next = call->next;
+		if (session_node(c, call) != dead)
+			continue;
+		log_warnx("[%s] relay node %s died and node %s did not adopt "
+		    "the call", call->id, did, lid);
+		session_end(c, &call, SESSION_TIMEDOUT, 1, NULL);
+		lost++;
+	}
+	session_flush(c);
+	log_info("relay node %s took over %zu calls of dead node %s (%zu "
+	    "lost)", lid, n, did, lost);
+	return 0;
+}
+
+/*
+ * Redis came back after a failure (ctld connected again): it may have
+ * restarted empty (no persistence) and lost every record, not only the
+ * writes queued while it was away.  Every live call is written again, SESSION_RESYNC_BATCH
+ * per loop turn so that ng is never held up; c->resync is the next one
+ * (session_end() moves it past a call that ends).
+ *
+ * A connection nobody writes on does not notice that Redis went away:
+ * once a second one record is rewritten anyway (the first call's, which
+ * also refreshes its TTL), so a dead connection is found and replaced
+ * within a second or two even while no command comes in.
+ */
+#define SESSION_RESYNC_BATCH	256
+#define SESSION_PROBE_MS	1000
+#define SESSION_RESTORE_MS	1000
+
+void
+session_resync(struct ctld *c, uint64_t now_ms)
+{
+	struct call	*call;
+	uint64_t	 epoch;
+	int		 n = 0;
+
+	if (c->store == NULL)
+		return;
+	if (c->restore_failed && now_ms >= c->next_restore_ms) {
+		/* Redis was down when ctld started: load the records once
+		 * it is back, before they are written from memory */
+		c->next_restore_ms = now_ms + SESSION_RESTORE_MS;
+		if (session_restore(c) >= 0)
+			c->restore_failed = 0;
+		else
+			return;
+	}
+	/* a new connection after an earlier one: Redis may have lost
+	 * everything (a refused write stays queued in the store and needs
+	 * no more than that) */
+	epoch = store_epoch(c->store);
+	if (epoch != c->store_epoch) {
+		if (c->store_epoch != 0) {
+			c->resyncing = 1;
+			c->resync = NULL;
+		}
+		c->store_epoch = epoch;
+	}
+	if (!store_connected(c->store))
+		return;
+	if (c->resyncing && c->resync == NULL && store_pending(c->store) == 0) {
+		if ((c->resync = calls_first(c->calls)) == NULL) {
+			c->resyncing = 0;
+			return;
+		}
+		log_info("Redis is back: writing the records of %zu calls "
+		    "again", calls_count(c->calls));
+	}
+	if (c->resyncing) {
+		for (call = c->resync; call != NULL &&
+		    n < SESSION_RESYNC_BATCH; call = call->next, n++) {
+			session_unmark(c, call);
+			call->saved_ms = now_ms;
+			session_write(c, call);
+		}
+		if ((c->resync = call) == NULL) {
+			c->resyncing = 0;
+			log_info("Redis is back: every call's record written");
+		}
+		return;
+	}
+	if (now_ms >= c->next_probe_ms) {
+		c->next_probe_ms = now_ms + SESSION_PROBE_MS;
+		if ((call = calls_first(c->calls)) != NULL) {
+			session_unmark(c, call);
+			session_write(c, call);
+		}
 	}
 }
 
@@ -297,9 +469,11 @@ session_restore_one(void *arg, const char *id, const void *data, size_t len)
 	struct ctld	*c = arg;
 	struct call	*call;
 
+	/* a retried restore finds the calls made since: memory is newer */
+	if (calls_find(c->calls, id, strlen(id)) != NULL)
+		return;
 	if ((call = record_decode(data, len)) == NULL ||
-	    strcmp(call->id, id) != 0 ||
-	    calls_find(c->calls, call->id, strlen(call->id)) != NULL) {
+	    strcmp(call->id, id) != 0) {
 		log_warnx("[%s] unreadable call record in Redis, skipped", id);
 		call_destroy(&call);
 		return;
@@ -319,5 +493,10 @@ session_restore(struct ctld *c)
 	if ((n = store_calls_load(c->store, session_restore_one, c)) > 0)
 		log_info("restored %zu of %d calls from Redis",
 		    calls_count(c->calls) - before, n);
+	if (n == -1 && !c->restore_failed) {
+		log_warnx("Redis unreachable: no call restored yet, trying "
+		    "again every second");
+		c->restore_failed = 1;
+	}
 	return n;
 }

@@ -30,7 +30,8 @@ enum session_end {
  * session_flush(); no-op without a store. */
 void	session_save(struct ctld *, struct call *);
 /* Writes (or queues, Redis being down) the records of the marked calls:
- * called once a command's reply is sent, and every loop turn. */
+ * called once a command has run, before its reply is sent, and every
+ * loop turn. */
 void	session_flush(struct ctld *);
 /* Frees the call everywhere: relayd (unless it is known gone), Redis,
  * ctld.  *cp is NULLed.  When final is not NULL (zeroed by the caller)
@@ -49,7 +50,14 @@ void	session_reconcile(struct ctld *);
 /* Rewrites the records of calls not refreshed for a third of call_ttl,
  * a bounded batch per loop turn, so that no live call's record expires. */
 void	session_refresh(struct ctld *, uint64_t now_ms);
-/* Loads this node's records from Redis; returns how many. */
+/* Loads this node's records from Redis; returns how many, or -1 when
+ * Redis is unreachable (session_resync() then tries again). */
 int	session_restore(struct ctld *);
+/* After a Redis failure, once it is back: writes every live call's
+ * record again, in batches; probes the connection once a second.  Every
+ * loop turn, after store_tick(). */
+void	session_resync(struct ctld *, uint64_t now_ms);
+/* A live node adopts dead node i's calls (nodes.h); 0, or -1 to retry. */
+int	session_adopt(struct ctld *, size_t dead);
 
 #endif

@@ -24,6 +24,12 @@
 	    "SRTP/SRTCP packets relayd decrypted or encrypted, by op")	\
 	X(rtpsec_relay_timeouts_total,					\
 	    "Calls ended by relayd after media_timeout without media")	\
+	X(rtpsec_relay_restored_total,					\
+	    "Calls relayd restored from Redis at start or adopted")	\
+	X(rtpsec_relay_restore_failed_total,				\
+	    "Calls relayd could not restore from Redis")		\
+	X(rtpsec_relay_takeovers_total,					\
+	    "Dead relay nodes whose calls a live node adopted (ctld)")	\
 	X(rtpsec_relay_calls,						\
 	    "Calls relayd currently holds")				\
 	X(rtpsec_ports_used,						\

@@ -3,9 +3,15 @@
  * ends), the reply cache (ngcache, and through ng_handle as in reference
  * transcript 08), the source allow-list, and the error strings of
  * transcript 07 for requests that never reach relayd.  Runs without
- * relayd and Redis (ctld.relay and ctld.store are NULL).
+ * relayd and Redis (ctld.relay and ctld.store are NULL).  Issue 5:
+ * relay_nodes and node death (nodes.h), relay_node in records, and,
+ * against a private redis-server when one is installed, ng replies kept
+ * in Redis (ngpersist.h) and the records written again after Redis
+ * restarted empty (session_resync()).
  */
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
@@ -18,16 +24,28 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
 
 #include "libcommon/buf.h"
 #include "libcommon/config.h"
+#include "libcommon/daemon.h"
+#include "libcommon/ipc.h"
+#include "libcommon/store.h"
 #include "ctld/acl.h"
 #include "ctld/call.h"
 #include "ctld/ctld.h"
 #include "ctld/ng.h"
 #include "ctld/ngcache.h"
 #include "ctld/ngcmd.h"
+#include "ctld/ngpersist.h"
+#include "ctld/nodes.h"
 #include "ctld/offer.h"
+#include "ctld/record.h"
+#include "ctld/session.h"
 #include "libcommon/bencode.h"
 
 static struct config	 cfg;
@@ -495,6 +513,325 @@ test_random_input(void **state)
 	buf_free(&out);
 }
 
+/* ---- issue 5: relay nodes, records, Redis recovery ---------------- */
+
+/* relay_nodes parsing, lookup, round robin, death and adoption. */
+static void
+test_nodes(void **state)
+{
+	struct config	 c;
+	struct nodes	*ns;
+	char		 err[256];
+	size_t		 i, a, b;
+	int		 known, due = -1;
+
+	(void)state;
+	assert_int_equal(config_load(&c, NULL, err, sizeof(err)), 0);
+	/* default: the one node [common] node_id */
+	assert_non_null(ns = nodes_new(&c, 0, err, sizeof(err)));
+	assert_int_equal(nodes_count(ns), 1);
+	assert_string_equal(nodes_id(ns, 0), c.node_id);
+	assert_string_equal(nodes_pub(ns, 0), c.relayd_pub);
+	nodes_destroy(&ns);
+	assert_null(ns);
+
+	snprintf(c.relay_nodes, sizeof(c.relay_nodes), "  n1=ipc://r1.sock,"
+	    "ipc://r1-pub.sock\tn2=tcp://127.0.0.3:7001,tcp://127.0.0.3:7002 ");
+	c.relay_dead_ms = 100;
+	assert_non_null(ns = nodes_new(&c, 1000, err, sizeof(err)));
+	assert_int_equal(nodes_count(ns), 2);
+	assert_string_equal(nodes_id(ns, 1), "n2");
+	assert_string_equal(nodes_pub(ns, 1), "tcp://127.0.0.3:7002");
+	assert_int_equal(nodes_find(ns, "n2", &known), 1);
+	assert_int_equal(known, 1);
+	/* "" (a version 1 record) is the first node; unknown too, flagged */
+	assert_int_equal(nodes_find(ns, "", &known), 0);
+	assert_int_equal(known, 1);
+	assert_int_equal(nodes_find(ns, "gone", &known), 0);
+	assert_int_equal(known, 0);
+	/* round robin over live nodes */
+	a = nodes_pick(ns);
+	b = nodes_pick(ns);
+	assert_int_not_equal(a, b);
+	/* nothing listens: after relay_dead_ms of unanswered pings both are
+	 * dead, and their adoption is due, once each */
+	for (i = 0; i < 10; i++) {
+		due = nodes_tick(ns, 1000 + i * NODES_PING_MS);
+		if (due >= 0)
+			break;
+	}
+	assert_true(due >= 0);
+	assert_false(nodes_alive(ns, (size_t)due));
+	nodes_adopted(ns, (size_t)due, 1, 5000);
+	assert_int_equal(nodes_takeovers(ns), 1);
+	due = nodes_tick(ns, 5000);
+	assert_true(due >= 0);
+	nodes_adopted(ns, (size_t)due, 0, 5000);	/* failed: later */
+	assert_int_equal(nodes_tick(ns, 5001), -1);
+	assert_int_equal(nodes_tick(ns, 5000 + 100), due);
+	assert_int_equal(nodes_takeovers(ns), 1);
+	nodes_destroy(&ns);
+
+	/* malformed lists are refused */
+	snprintf(c.relay_nodes, sizeof(c.relay_nodes), "n1");
+	assert_null(nodes_new(&c, 0, err, sizeof(err)));
+	snprintf(c.relay_nodes, sizeof(c.relay_nodes), "n1=ipc://a.sock");
+	assert_null(nodes_new(&c, 0, err, sizeof(err)));
+	snprintf(c.relay_nodes, sizeof(c.relay_nodes), "=a,b");
+	assert_null(nodes_new(&c, 0, err, sizeof(err)));
+	snprintf(c.relay_nodes, sizeof(c.relay_nodes),
+	    "n1=ipc://a,ipc://b n1=ipc://c,ipc://d");
+	assert_null(nodes_new(&c, 0, err, sizeof(err)));
+	assert_non_null(strstr(err, "twice"));
+}
+
+/* A call's relay node survives its record; a version 1 record (no
+ * relay_node) reads as a call on the first node. */
+static void
+test_record_relay_node(void **state)
+{
+	struct call	*c, *d;
+	msgpack_sbuffer	 sb;
+	msgpack_packer	 pk;
+
+	(void)state;
+	assert_non_null(c = call_alloc("rn-1@x", 6));
+	assert_string_equal(c->relay_node, "");
+	assert_int_equal(call_str_setz(&c->relay_node, "n2"), 0);
+	msgpack_sbuffer_init(&sb);
+	record_encode(&sb, c, "ctld-node");
+	assert_non_null(d = record_decode(sb.data, sb.size));
+	assert_string_equal(d->relay_node, "n2");
+	call_destroy(&d);
+	call_destroy(&c);
+	msgpack_sbuffer_destroy(&sb);
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 3);
+	ipc_pack_str(&pk, "v");
+	msgpack_pack_uint64(&pk, 1);
+	ipc_pack_str(&pk, "call");
+	ipc_pack_str(&pk, "old@x");
+	ipc_pack_str(&pk, "next_leg");
+	msgpack_pack_uint64(&pk, 3);
+	assert_non_null(d = record_decode(sb.data, sb.size));
+	assert_string_equal(d->relay_node, "");
+	assert_int_equal(d->next_leg, 3);
+	call_destroy(&d);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+/*
+ * A private redis-server on a unix socket (nothing saved, so a restart
+ * is an empty Redis), for the tests of what ctld does when Redis goes
+ * away and comes back.  Skipped where redis-server is not installed.
+ */
+static char	 rdir[64], rsock[128];
+static pid_t	 rpid = -1;
+
+static int
+redis_start(void)
+{
+	struct stat	 st;
+	int		 i;
+
+	if (rdir[0] == '\0') {
+		snprintf(rdir, sizeof(rdir), "/tmp/rtpsec-ut.XXXXXX");
+		if (mkdtemp(rdir) == NULL)
+			return -1;
+		snprintf(rsock, sizeof(rsock), "%s/redis.sock", rdir);
+	}
+	if ((rpid = fork()) == -1)
+		return -1;
+	if (rpid == 0) {
+		int	 fd = open("/dev/null", O_WRONLY);
+
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execlp("redis-server", "redis-server", "--port", "0",
+		    "--unixsocket", rsock, "--save", "", "--appendonly", "no",
+		    "--dir", rdir, (char *)NULL);
+		_exit(127);
+	}
+	for (i = 0; i < 500; i++) {
+		if (stat(rsock, &st) == 0)
+			return 0;
+		usleep(10000);
+	}
+	return -1;
+}
+
+static void
+redis_kill(void)
+{
+	if (rpid > 0) {
+		kill(rpid, SIGKILL);
+		waitpid(rpid, NULL, 0);
+		rpid = -1;
+		unlink(rsock);
+	}
+}
+
+static long long
+redis_exists(const char *key)
+{
+	redisContext	*r;
+	redisReply	*rep;
+	long long	 n = -1;
+
+	if ((r = redisConnectUnix(rsock)) == NULL || r->err) {
+		if (r != NULL)
+			redisFree(r);
+		return -1;
+	}
+	if ((rep = redisCommand(r, "EXISTS %s", key)) != NULL) {
+		if (rep->type == REDIS_REPLY_INTEGER)
+			n = rep->integer;
+		freeReplyObject(rep);
+	}
+	redisFree(r);
+	return n;
+}
+
+static void
+redis_done(void)
+{
+	char	 p[192];
+
+	redis_kill();
+	if (rdir[0] != '\0') {
+		snprintf(p, sizeof(p), "%s/dump.rdb", rdir);
+		unlink(p);
+		rmdir(rdir);
+		rdir[0] = '\0';
+	}
+}
+
+/* ng replies kept in Redis are found by a new ngpersist (a restarted
+ * ctld); a reply with SDES keys is never written. */
+static void
+test_ngpersist(void **state)
+{
+	struct ngpersist	*np, *np2;
+	struct buf		 out;
+	char			 spec[160];
+	static const char	 r1[] = "d6:result2:oke";
+	static const char	 r2[] = "d3:sdp20:a=crypto:1 AES_CM...6:result2:oke";
+
+	(void)state;
+	assert_null(ngpersist_new("no-port-here", 60));
+	/* Redis down: nothing written, nothing found, no wait */
+	assert_non_null(np = ngpersist_new("unix:/nonexistent/redis.sock", 60));
+	assert_int_equal(ngpersist_put(np, "c1", 2, r1, sizeof(r1) - 1), -1);
+	buf_init(&out);
+	assert_int_equal(ngpersist_get(np, "c1", 2, &out), -1);
+	ngpersist_destroy(&np);
+	if (redis_start() == -1) {
+		redis_done();
+		skip();
+	}
+	snprintf(spec, sizeof(spec), "unix:%s", rsock);
+	assert_non_null(np = ngpersist_new(spec, 60));
+	assert_int_equal(ngpersist_put(np, "c1", 2, r1, sizeof(r1) - 1), 0);
+	assert_int_equal(ngpersist_put(np, "c2", 2, r2, sizeof(r2) - 1), -1);
+	/* the lookup reads past the pipelined SET replies */
+	assert_int_equal(ngpersist_get(np, "c1", 2, &out), 1);
+	assert_int_equal(out.len, sizeof(r1) - 1);
+	assert_memory_equal(out.p, r1, out.len);
+	ngpersist_tick(np, 0);
+	assert_non_null(np2 = ngpersist_new(spec, 60));
+	buf_reset(&out);
+	assert_int_equal(ngpersist_get(np2, "c1", 2, &out), 1);
+	assert_memory_equal(out.p, r1, out.len);
+	buf_reset(&out);
+	assert_int_equal(ngpersist_get(np2, "c2", 2, &out), 0);
+	assert_int_equal(redis_exists("rtpsec:ng:{c1}"), 1);
+	ngpersist_destroy(&np);
+	ngpersist_destroy(&np2);
+	buf_free(&out);
+	redis_done();
+}
+
+/* Runs ctld's store timers until every record of calls rs-0..rs-n-1
+ * but skip exists (at most 5 s); returns how many do. */
+static int
+resync_wait(struct ctld *c, int n, int skip_id)
+{
+	char		 key[STORE_KEYLEN], id[32];
+	uint64_t	 t0 = daemon_now_ms();
+	int		 i, k = 0;
+
+	while (daemon_now_ms() - t0 < 5000) {
+		store_tick(c->store, daemon_now_ms());
+		session_resync(c, daemon_now_ms());
+		for (k = 0, i = 0; i < n; i++) {
+			snprintf(id, sizeof(id), "rs-%d@x", i);
+			assert_int_equal(store_call_key(key, sizeof(key), id),
+			    0);
+			k += i != skip_id && redis_exists(key) == 1;
+		}
+		if (k == n - (skip_id >= 0))
+			break;
+		usleep(20000);
+	}
+	return k;
+}
+
+/*
+ * Redis restarted empty: every live call's record is written again once
+ * it is back, not only what was queued while it was away; a call deleted
+ * meanwhile is not.  While no command comes in, the once-a-second probe
+ * finds the dead connection.
+ */
+static void
+test_resync(void **state)
+{
+	struct ctld	 c;
+	struct call	*call;
+	char		 spec[160], id[32];
+	int		 i;
+
+	(void)state;
+	/* as the daemons (daemon_start()): a write to a dead Redis fails */
+	signal(SIGPIPE, SIG_IGN);
+	if (redis_start() == -1) {
+		redis_done();
+		skip();
+	}
+	memset(&c, 0, sizeof(c));
+	c.cfg = &cfg;
+	assert_int_equal(config_load(&cfg, NULL, spec, sizeof(spec)), 0);
+	snprintf(spec, sizeof(spec), "unix:%s", rsock);
+	assert_non_null(c.calls = calls_new());
+	assert_non_null(c.store = store_new(spec, "ut-node", 60));
+	for (i = 0; i < 300; i++) {
+		snprintf(id, sizeof(id), "rs-%d@x", i);
+		assert_non_null(call = calls_add(c.calls, id, strlen(id)));
+		session_save(&c, call);
+	}
+	session_flush(&c);
+	assert_int_equal(resync_wait(&c, 300, -1), 300);
+
+	/* Redis restarts empty, no command comes in */
+	redis_kill();
+	assert_int_equal(redis_start(), 0);
+	assert_int_equal(redis_exists("rtpsec:call:{rs-0@x}"), 0);
+	assert_int_equal(resync_wait(&c, 300, -1), 300);
+
+	/* again, and a call ends meanwhile */
+	redis_kill();
+	assert_int_equal(redis_start(), 0);
+	call = calls_find(c.calls, "rs-7@x", 6);
+	session_end(&c, &call, SESSION_DELETED, 1, NULL);
+	assert_int_equal(resync_wait(&c, 300, 7), 299);
+	assert_int_equal(redis_exists("rtpsec:call:{rs-7@x}"), 0);
+	assert_int_equal(c.resyncing, 0);
+	store_destroy(&c.store);
+	calls_destroy(&c.calls);
+	redis_done();
+}
+
 int
 main(void)
 {
@@ -516,6 +853,10 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_random_input, setup,
 		    teardown),
+		cmocka_unit_test(test_nodes),
+		cmocka_unit_test(test_record_relay_node),
+		cmocka_unit_test(test_ngpersist),
+		cmocka_unit_test(test_resync),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
