@@ -148,7 +148,14 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(FB)/%)
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
                $(SRTP_CFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 
-$(FB)/%: tests/fuzz/%.c $(COMMON_SRC) $(filter-out %/main.c,$(wildcard ctld/*.c)) $(B)/srtp.used
+# Each harness links libcommon and one daemon's modules (ctld unless
+# listed here; the daemons' modules cannot all link into one program).
+FUZZ_DAEMON_fuzz_relay_record := relayd
+FUZZ_DAEMON_fuzz_unwrap       := keyd
+FUZZ_DAEMON_fuzz_stats_state  := statsd
+fuzz_daemon = $(or $(FUZZ_DAEMON_$(1)),ctld)
+fuzz_srcs = $(filter-out %/main.c,$(wildcard $(call fuzz_daemon,$(1))/*.c))
+$(FB)/%: tests/fuzz/%.c $(COMMON_SRC) $$(call fuzz_srcs,$$*) $(B)/srtp.used
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) $(LDLIBS)
 

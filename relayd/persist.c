@@ -321,16 +321,99 @@ persist_addr(const msgpack_object *o, struct relay_addr *a)
 	return 0;
 }
 
+/*
+ * The record, parsed and checked before anything is bound or asked of
+ * keyd (persist_parse; the fuzz harness's entry).  k points into the
+ * unpacked record, which must outlive it.
+ */
+int
+persist_parse(const msgpack_object *root, struct persist_rec *pr, char *err,
+    size_t errlen)
+{
+	const msgpack_object_array	*legs, *ma, *adv, *lat, *ka;
+	uint64_t			 u, port, idx;
+	size_t				 i, j, k, x;
+
+	memset(pr, 0, sizeof(*pr));
+	if (root->type != MSGPACK_OBJECT_MAP ||
+	    (legs = ipc_get_array(root, "legs")) == NULL) {
+		snprintf(err, errlen, "record without legs");
+		return -1;
+	}
+	if (legs->size > PERSIST_MAXLEGS) {
+		snprintf(err, errlen, "too many legs");
+		return -1;
+	}
+	if (ipc_get_uint(root, "created", &u) == 0)
+		pr->created = u;
+	for (i = 0; i < legs->size; i++) {
+		const msgpack_object	*lo = &legs->ptr[i];
+		struct persist_rleg	*l = &pr->legs[i];
+
+		if (lo->type != MSGPACK_OBJECT_MAP ||
+		    ipc_get_strz(lo, "id", l->id, sizeof(l->id)) == -1 ||
+		    l->id[0] == '\0' ||
+		    ipc_get_strz(lo, "addr", l->addr, sizeof(l->addr)) == -1 ||
+		    (ma = ipc_get_array(lo, "media")) == NULL ||
+		    ma->size > RELAY_MAX_MEDIA ||
+		    (ipc_get(lo, "peer") != NULL && ipc_get_strz(lo, "peer",
+		    l->peer, sizeof(l->peer)) == -1))
+			goto bad;
+		for (x = 0; x < i; x++)
+			if (strcmp(pr->legs[x].id, l->id) == 0)
+				goto bad;
+		for (j = 0; j < ma->size; j++) {
+			const msgpack_object	*mo = &ma->ptr[j];
+			struct persist_rmedia	*m = &l->media[j];
+
+			/* media are stored in order: index j + 1 */
+			if (mo->type != MSGPACK_OBJECT_MAP ||
+			    ipc_get_uint(mo, "port", &port) == -1 ||
+			    port == 0 || port > 65534 || port % 2 != 0 ||
+			    (ipc_get_uint(mo, "i", &idx) == 0 && idx != j + 1))
+				goto bad;
+			m->port = (uint16_t)port;
+			adv = ipc_get_array(mo, "adv");
+			lat = ipc_get_array(mo, "lat");
+			ka = ipc_get_array(mo, "k");
+			for (k = 0; k < 2; k++) {
+				if (adv != NULL && (adv->size != 2 ||
+				    persist_addr(&adv->ptr[k], &m->adv[k]) == -1))
+					goto bad;
+				if (lat != NULL && (lat->size != 2 ||
+				    persist_addr(&lat->ptr[k], &m->lat[k]) == -1))
+					goto bad;
+				if (ka == NULL ||
+				    ka->ptr[k].type == MSGPACK_OBJECT_NIL)
+					continue;
+				if (ka->size != 2 ||
+				    ka->ptr[k].type != MSGPACK_OBJECT_MAP ||
+				    ipc_get_bin(&ka->ptr[k], "w", &m->w[k],
+				    &m->wlen[k]) == -1 || m->wlen[k] == 0)
+					goto bad;
+				m->k[k] = &ka->ptr[k];
+				pr->nkeys++;
+			}
+		}
+		l->nmedia = ma->size;
+	}
+	pr->nlegs = legs->size;
+	return 0;
+ bad:
+	snprintf(err, errlen, "malformed record");
+	return -1;
+}
+
 /* One SRTP direction to restore. */
 struct persist_key {
 	const msgpack_object	*k;		/* the record's { w, r } */
+	const void		*w;
+	size_t			 wlen;
 	const char		*leg;
 	unsigned		 media;		/* 1-based */
 	int			 dir;
 	struct relay_srtp	 srtp;		/* the result */
 };
-
-#define PERSIST_MAXKEYS	(2 * RELAY_MAX_MEDIA * 4)
 
 static void
 persist_keys_free(struct persist_key *pk, size_t n)
@@ -347,8 +430,8 @@ persist_keys_free(struct persist_key *pk, size_t n)
 
 /* The transform of one direction from keyd's srtp_unwrap reply. */
 static int
-persist_key_make(struct persist_key *pk, const struct ipc_r *q,
-    const void *w, size_t wlen, char *err, size_t errlen)
+persist_key_make(struct persist_key *pk, const struct ipc_r *q, char *err,
+    size_t errlen)
 {
 	const msgpack_object_array	*ra;
 	struct srtpx_roc		 roc[SRTPX_MAX_SSRC];
@@ -399,13 +482,13 @@ persist_key_make(struct persist_key *pk, const struct ipc_r *q,
 	if ((pk->srtp.x = srtpx_restore(&k, pk->dir == RELAY_SRTP_IN, roc, n,
 	    err, errlen)) == NULL)
 		goto done;
-	if ((pk->srtp.wrapped = malloc(wlen)) == NULL) {
+	if ((pk->srtp.wrapped = malloc(pk->wlen)) == NULL) {
 		srtpx_destroy(&pk->srtp.x);
 		snprintf(err, errlen, "out of memory");
 		goto done;
 	}
-	memcpy(pk->srtp.wrapped, w, wlen);
-	pk->srtp.wrapped_len = wlen;
+	memcpy(pk->srtp.wrapped, pk->w, pk->wlen);
+	pk->srtp.wrapped_len = pk->wlen;
 	pk->srtp.key = k;
 	rc = 0;
  done:
@@ -414,29 +497,29 @@ persist_key_make(struct persist_key *pk, const struct ipc_r *q,
 }
 
 /*
- * Asks keyd to unwrap the n keys (one round trip), waiting for keyd up to
- * PERSIST_KEYD_WAIT_MS in all: it may be restarting too.
+ * Asks keyd to unwrap the n keys (one round trip), retrying until
+ * deadline: keyd may be restarting too.
  */
 static int
 persist_unwrap(struct relayd *r, const char *cid, struct persist_key *pk,
     size_t n, uint64_t deadline, char *err, size_t errlen)
 {
-	struct ipc_w		 w[PERSIST_MAXKEYS];
-	const struct ipc_w	*wp[PERSIST_MAXKEYS];
-	struct ipc_r		 q[PERSIST_MAXKEYS];
-	uint64_t		 id[PERSIST_MAXKEYS];
-	const void		*wb[PERSIST_MAXKEYS];
-	size_t			 wl[PERSIST_MAXKEYS], i;
-	int			 rc, tmo = r->cfg->ipc_timeout_ms > 0 ?
+	struct ipc_w		*w;
+	const struct ipc_w	**wp;
+	struct ipc_r		*q;
+	uint64_t		*id;
+	size_t			 i;
+	int			 rc = -1, tmo = r->cfg->ipc_timeout_ms > 0 ?
 				    r->cfg->ipc_timeout_ms : 500;
 
-	for (i = 0; i < n; i++)
-		if (ipc_get_bin(pk[i].k, "w", &wb[i], &wl[i]) == -1) {
-			snprintf(err, errlen, "no wrapped key for leg %s "
-			    "media %u %s", pk[i].leg, pk[i].media,
-			    persist_dirs[pk[i].dir]);
-			return -1;
-		}
+	w = calloc(n, sizeof(*w));
+	wp = calloc(n, sizeof(*wp));
+	q = calloc(n, sizeof(*q));
+	id = calloc(n, sizeof(*id));
+	if (w == NULL || wp == NULL || q == NULL || id == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
 	for (;;) {
 		for (i = 0; i < n; i++) {
 			id[i] = ipc_client_next_id(r->keyd);
@@ -446,7 +529,7 @@ persist_unwrap(struct relayd *r, const char *cid, struct persist_key *pk,
 			ipc_w_str(&w[i], "leg", pk[i].leg);
 			ipc_w_uint(&w[i], "media", pk[i].media);
 			ipc_w_str(&w[i], "dir", persist_dirs[pk[i].dir]);
-			ipc_w_bin(&w[i], "wrapped", wb[i], wl[i]);
+			ipc_w_bin(&w[i], "wrapped", pk[i].w, pk[i].wlen);
 			wp[i] = &w[i];
 		}
 		rc = ipc_client_call_many(r->keyd, wp, id, n, tmo, q);
@@ -458,44 +541,25 @@ persist_unwrap(struct relayd *r, const char *cid, struct persist_key *pk,
 			ipc_r_free(&q[i]);
 		if (daemon_now_ms() >= deadline) {
 			snprintf(err, errlen, "keyd unavailable");
-			return -1;
+			goto out;
 		}
 		log_info("[%s] keyd does not answer yet, retrying", cid);
 	}
-	rc = 0;
 	for (i = 0; i < n && rc == 0; i++) {
 		if (!q[i].ok) {
-			snprintf(err, errlen, "keyd: %s", q[i].error);
+			snprintf(err, errlen, "keyd: %.200s", q[i].error);
 			rc = -1;
 		} else
-			rc = persist_key_make(&pk[i], &q[i], wb[i], wl[i], err,
-			    errlen);
+			rc = persist_key_make(&pk[i], &q[i], err, errlen);
 	}
 	for (i = 0; i < n; i++)
 		ipc_r_free(&q[i]);	/* wipes the keys they carried */
+ out:
+	free(w);
+	free(wp);
+	free(q);
+	free(id);
 	return rc;
-}
-
-/* Sets the endpoints of media m from its record mo. Under the lock. */
-static void
-persist_endpoints(struct media *m, const msgpack_object *mo)
-{
-	const msgpack_object_array	*adv, *lat;
-	struct relay_addr		 a;
-	unsigned			 k;
-
-	adv = ipc_get_array(mo, "adv");
-	lat = ipc_get_array(mo, "lat");
-	for (k = 0; k < 2; k++) {
-		if (adv != NULL && adv->size == 2 &&
-		    persist_addr(&adv->ptr[k], &a) == 0)
-			m->s[k].adv = a;
-		if (lat != NULL && lat->size == 2 &&
-		    persist_addr(&lat->ptr[k], &a) == 0 && a.len != 0) {
-			m->s[k].latched = a;
-			m->s[k].is_latched = 1;
-		}
-	}
 }
 
 /*
@@ -506,93 +570,72 @@ static int
 persist_restore_call(struct relayd *r, const char *cid,
     const msgpack_object *root, uint64_t deadline, char *err, size_t errlen)
 {
-	struct persist_key		 pk[PERSIST_MAXKEYS];
-	const msgpack_object_array	*legs, *ma, *ka;
-	char				 lid[RELAY_IDLEN], peer[RELAY_IDLEN];
-	char				 addr[64];
-	struct call			*c = NULL;
-	struct leg			*l;
-	struct media			*m;
-	struct ports			*pool;
-	uint64_t			 u, port;
-	size_t				 npk = 0, i, j, p;
-	int				 d;
+	struct persist_rec	*pr;
+	struct persist_key	*pk = NULL;
+	struct call		*c = NULL;
+	struct leg		*l;
+	struct media		*m;
+	struct ports		*pool;
+	size_t			 npk = 0, i, j, p;
+	int			 d, rc = -1;
 
-	memset(pk, 0, sizeof(pk));
-	if ((legs = ipc_get_array(root, "legs")) == NULL) {
-		snprintf(err, errlen, "record without legs");
+	if ((pr = malloc(sizeof(*pr))) == NULL) {
+		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	/* keys first: one keyd round trip for the whole call */
-	for (i = 0; i < legs->size; i++) {
-		const msgpack_object *lo = &legs->ptr[i];
-
-		if (lo->type != MSGPACK_OBJECT_MAP ||
-		    ipc_get_strz(lo, "id", lid, sizeof(lid)) == -1 ||
-		    (ma = ipc_get_array(lo, "media")) == NULL)
-			goto bad;
-		for (j = 0; j < ma->size && j < RELAY_MAX_MEDIA; j++) {
-			if ((ka = ipc_get_array(&ma->ptr[j], "k")) == NULL ||
-			    ka->size != 2)
-				continue;
+	if (persist_parse(root, pr, err, errlen) == -1)
+		goto out;
+	if (pr->nkeys > 0 &&
+	    (pk = calloc(pr->nkeys, sizeof(*pk))) == NULL)
+		goto oom;
+	for (i = 0; i < pr->nlegs; i++)
+		for (j = 0; j < pr->legs[i].nmedia; j++)
 			for (d = 0; d < 2; d++) {
-				if (ka->ptr[d].type != MSGPACK_OBJECT_MAP)
+				struct persist_rmedia *rm = &pr->legs[i].media[j];
+
+				if (rm->k[d] == NULL)
 					continue;
-				if (npk == PERSIST_MAXKEYS)
-					goto bad;
-				pk[npk].k = &ka->ptr[d];
+				pk[npk].k = rm->k[d];
+				pk[npk].w = rm->w[d];
+				pk[npk].wlen = rm->wlen[d];
+				pk[npk].leg = pr->legs[i].id;
 				pk[npk].media = (unsigned)j + 1;
 				pk[npk].dir = d;
-				if ((pk[npk].leg = strdup(lid)) == NULL)
-					goto oom;
 				npk++;
 			}
-		}
-	}
+	/* keys first, one keyd round trip for the whole call: nothing is
+	 * bound for a call whose keys cannot be had */
 	if (npk > 0 && persist_unwrap(r, cid, pk, npk, deadline, err,
 	    errlen) == -1)
-		goto fail;
+		goto out;
 	if ((c = call_create(r, cid)) == NULL)
 		goto oom;
-	if (ipc_get_uint(root, "created", &u) == 0)
-		c->created = u;
-	for (i = 0; i < legs->size; i++) {
-		const msgpack_object *lo = &legs->ptr[i];
+	if (pr->created != 0)
+		c->created = pr->created;
+	for (i = 0; i < pr->nlegs; i++) {
+		struct persist_rleg *rl = &pr->legs[i];
 
-		if (ipc_get_strz(lo, "id", lid, sizeof(lid)) == -1 ||
-		    lid[0] == '\0' || call_leg_lookup(c, lid) != NULL ||
-		    ipc_get_strz(lo, "addr", addr, sizeof(addr)) == -1 ||
-		    (ma = ipc_get_array(lo, "media")) == NULL ||
-		    ma->size > RELAY_MAX_MEDIA)
-			goto bad;
-		peer[0] = '\0';
-		(void)ipc_get_strz(lo, "peer", peer, sizeof(peer));
-		port = 0;
-		if (ma->size > 0)
-			(void)ipc_get_uint(&ma->ptr[0], "port", &port);
-		if ((pool = call_pool(r, addr, (uint16_t)port)) == NULL) {
-			snprintf(err, errlen, "cannot bind on %s", addr);
-			goto fail;
+		if ((pool = call_pool(r, rl->addr, rl->nmedia > 0 ?
+		    rl->media[0].port : 0)) == NULL) {
+			snprintf(err, errlen, "cannot bind on %s", rl->addr);
+			goto out;
 		}
-		if ((l = call_leg_create(r, c, lid, pool)) == NULL)
+		if ((l = call_leg_create(r, c, rl->id, pool)) == NULL)
 			goto oom;
-		if (peer[0] != '\0' && (l->peer = strdup(peer)) == NULL)
+		if (rl->peer[0] != '\0' && (l->peer = strdup(rl->peer)) == NULL)
 			goto oom;
-		for (j = 0; j < ma->size; j++) {
-			struct relay_srtp srtp[2];
+		for (j = 0; j < rl->nmedia; j++) {
+			struct persist_rmedia	*rm = &rl->media[j];
+			struct relay_srtp	 srtp[2];
 
 			memset(srtp, 0, sizeof(srtp));
-			if (ipc_get_uint(&ma->ptr[j], "port", &port) == -1 ||
-			    port == 0 || port > 65534)
-				goto bad;
 			for (p = 0; p < npk; p++)
-				if (strcmp(pk[p].leg, lid) == 0 &&
-				    pk[p].media == j + 1) {
+				if (pk[p].leg == rl->id && pk[p].media == j + 1) {
 					srtp[pk[p].dir] = pk[p].srtp;
 					memset(&pk[p].srtp, 0,
 					    sizeof(pk[p].srtp));
 				}
-			if ((m = call_media_create(r, c, l, (uint16_t)port,
+			if ((m = call_media_create(r, c, l, rm->port,
 			    srtp)) == NULL) {
 				for (d = 0; d < 2; d++) {
 					srtpx_destroy(&srtp[d].x);
@@ -601,30 +644,33 @@ persist_restore_call(struct relayd *r, const char *cid,
 					free(srtp[d].wrapped);
 				}
 				snprintf(err, errlen, "port %u on %s is taken",
-				    (unsigned)port, addr);
-				goto fail;
+				    rm->port, rl->addr);
+				goto out;
 			}
 			io_lock(r->io, c->worker);
-			persist_endpoints(m, &ma->ptr[j]);
+			for (d = 0; d < 2; d++) {
+				m->s[d].adv = rm->adv[d];
+				if (rm->lat[d].len != 0) {
+					m->s[d].latched = rm->lat[d];
+					m->s[d].is_latched = 1;
+				}
+			}
 			io_unlock(r->io, c->worker);
 		}
 	}
-	for (p = 0; p < npk; p++)
-		free((char *)pk[p].leg);
-	persist_keys_free(pk, npk);
-	return 0;
+	rc = 0;
+	goto out;
  oom:
 	snprintf(err, errlen, "out of memory");
-	goto fail;
- bad:
-	snprintf(err, errlen, "malformed record");
- fail:
-	if (c != NULL)
+ out:
+	if (rc == -1 && c != NULL)
 		call_remove(r, c);
-	persist_keys_free(pk, npk);
-	for (p = 0; p < npk; p++)
-		free((char *)pk[p].leg);
-	return -1;
+	if (pk != NULL) {
+		persist_keys_free(pk, npk);
+		free(pk);
+	}
+	free(pr);
+	return rc;
 }
 
 struct persist_load {

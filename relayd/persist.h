@@ -30,6 +30,40 @@
  * too). */
 #define PERSIST_KEYD_WAIT_MS	5000
 
+/* Legs a record may hold (a call forked to many branches has one leg
+ * per party). */
+#define PERSIST_MAXLEGS		32
+
+/* A relay record, parsed and checked (persist_parse). */
+struct persist_rmedia {
+	uint16_t		 port;		/* RTP; RTCP is port + 1 */
+	struct relay_addr	 adv[2];	/* RTP, RTCP; len 0: unset */
+	struct relay_addr	 lat[2];	/* len 0: not latched */
+	const msgpack_object	*k[2];		/* in, out: { w, r }, or NULL */
+	const void		*w[2];		/* the wrapped keys */
+	size_t			 wlen[2];
+};
+
+struct persist_rleg {
+	char			 id[RELAY_IDLEN];
+	char			 peer[RELAY_IDLEN];	/* "" none */
+	char			 addr[64];		/* bound address */
+	size_t			 nmedia;
+	struct persist_rmedia	 media[RELAY_MAX_MEDIA];
+};
+
+struct persist_rec {
+	uint64_t		 created;
+	size_t			 nlegs;
+	size_t			 nkeys;		/* SRTP directions */
+	struct persist_rleg	 legs[PERSIST_MAXLEGS];
+};
+
+/* Parses a record's data (a msgpack map, unpacked by the caller after
+ * ipc_framing_ok) into pr, pointing into it; 0, or -1 with a reason. */
+int	persist_parse(const msgpack_object *, struct persist_rec *pr,
+	    char *err, size_t errlen);
+
 /* Connects to Redis and makes the keyd client; 0 or -1 (logged). */
 int	persist_init(struct relayd *);
 void	persist_fini(struct relayd *);

@@ -961,6 +961,10 @@ collect_restore(struct collect *c, const void *data, size_t len)
 	uint64_t		 v, pid, started;
 	int			 d, p, rc = -1;
 
+	/* from Redis, so not trusted: msgpack-c would allocate what the
+	 * counts claim before reading the entries */
+	if (ipc_framing_ok(data, len) == -1)
+		return -1;
 	msgpack_unpacked_init(&u);
 	pthread_mutex_lock(&c->mtx);
 	if (msgpack_unpack_next(&u, data, len, NULL) != MSGPACK_UNPACK_SUCCESS ||
