@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "libcommon/ipc.h"
+#include "libcommon/log.h"
 #include "statsd/collect.h"
 #include "statsd/metrics.h"
 
@@ -98,6 +99,8 @@ struct collect {
 	uint64_t	 own_shown[COLLECT_OWN_COUNT];
 	int		 persisting;	/* Redis up and saved state loaded */
 	int		 restored;	/* saved state loaded */
+	int		 expect;	/* collect_expect_restore() called */
+	int		 giveup;	/* no saved state in time: live values */
 	int		 urgent;	/* an offset changed: save now */
 	char		 droplabel[COLLECT_DROP_COUNT][48];
 };
@@ -567,9 +570,24 @@ collect_render(struct collect *c, struct buf *b, uint64_t now_ms)
 	struct row	*rows;
 	size_t		 i, j, n = 0;
 	uint64_t	 sum;
-	int		 d, up;
+	int		 d, up, hide;
 
 	pthread_mutex_lock(&c->mtx);
+	/*
+	 * Until the saved totals are loaded, counters are left out rather
+	 * than shown from zero: Prometheus takes a missing series as stale,
+	 * a lower value as a reset (and the totals merged in later as a
+	 * burst of traffic).  Past COLLECT_GIVEUP_MS without Redis they are
+	 * shown live, and a late load no longer merges (collect_restore).
+	 */
+	if (c->expect && !c->restored && !c->giveup &&
+	    now_ms - c->started_ms >= COLLECT_GIVEUP_MS) {
+		c->giveup = 1;
+		log_warnx("no saved counters from Redis after %d s: counting "
+		    "from the daemons' values (a reset for Prometheus)",
+		    COLLECT_GIVEUP_MS / 1000);
+	}
+	hide = c->expect && !c->restored && !c->giveup;
 	rows = calloc(c->nseries + 2 * COLLECT_DAEMON_COUNT +
 	    COLLECT_OWN_COUNT + 8, sizeof(*rows));
 	if (rows == NULL) {
@@ -583,6 +601,8 @@ collect_render(struct collect *c, struct buf *b, uint64_t now_ms)
 
 		if (!s->counter && (s->gen != p->gen || !pub_up(c, p, now_ms)))
 			continue;	/* stale gauge */
+		if (s->counter && hide)
+			continue;
 		r = &rows[n++];
 		r->fam = s->key;
 		r->famlen = s->famlen;
@@ -600,15 +620,18 @@ collect_render(struct collect *c, struct buf *b, uint64_t now_ms)
 		up = daemon_up(c, (enum collect_daemon)d, now_ms);
 		row_add(rows, &n, "rtpsec_daemon_up", collect_daemon_names[d],
 		    NULL, up);
-		row_add(rows, &n, "rtpsec_statsd_messages_total",
-		    collect_daemon_names[d], NULL, own_value(c, OWN_MSG(d)));
+		if (!hide)
+			row_add(rows, &n, "rtpsec_statsd_messages_total",
+			    collect_daemon_names[d], NULL,
+			    own_value(c, OWN_MSG(d)));
 	}
 	row_add(rows, &n, "rtpsec_daemon_up", "statsd", NULL, 1);
-	for (i = 0; i < COLLECT_DROP_COUNT; i++)
+	for (i = 0; !hide && i < COLLECT_DROP_COUNT; i++)
 		row_add(rows, &n, "rtpsec_ipc_dropped_total", "statsd",
 		    c->droplabel[i], own_value(c, OWN_DROP(i)));
-	row_add(rows, &n, "rtpsec_redis_errors_total", "statsd", NULL,
-	    own_value(c, OWN_REDIS));
+	if (!hide)
+		row_add(rows, &n, "rtpsec_redis_errors_total", "statsd", NULL,
+		    own_value(c, OWN_REDIS));
 	row_add(rows, &n, "rtpsec_statsd_uptime_seconds", NULL, NULL,
 	    (now_ms - c->started_ms) / 1000);
 	row_add(rows, &n, "rtpsec_statsd_series", NULL, NULL, c->nseries);
@@ -816,6 +839,14 @@ collect_saved(struct collect *c, int ok)
 }
 
 void
+collect_expect_restore(struct collect *c)
+{
+	pthread_mutex_lock(&c->mtx);
+	c->expect = 1;
+	pthread_mutex_unlock(&c->mtx);
+}
+
+void
 collect_set_persisting(struct collect *c, int on)
 {
 	size_t	 k;
@@ -965,6 +996,10 @@ collect_restore(struct collect *c, const void *data, size_t len)
 	 * counts claim before reading the entries */
 	if (ipc_framing_ok(data, len) == -1)
 		return -1;
+	/* given up on it: live values were shown, merging now would show
+	 * the old totals as new traffic */
+	if (c->giveup)
+		return 0;
 	msgpack_unpacked_init(&u);
 	pthread_mutex_lock(&c->mtx);
 	if (msgpack_unpack_next(&u, data, len, NULL) != MSGPACK_UNPACK_SUCCESS ||

@@ -117,6 +117,12 @@ void	collect_saved(struct collect *, int ok);
 /* Merges one saved blob (rules in collect.h's invariants, and pub_merge()
  * for a publisher heard before Redis answered).  0, or -1 if malformed. */
 int	collect_restore(struct collect *, const void *blob, size_t len);
+/* statsd has a Redis to restore from: counters stay out of the
+ * exposition until the saved state is loaded (collect_set_persisting(on))
+ * or COLLECT_GIVEUP_MS passed, so that a scrape never sees them lower
+ * than before a restart. */
+#define COLLECT_GIVEUP_MS	30000
+void	collect_expect_restore(struct collect *);
 /* on: the saved state is loaded and Redis takes the saves; off: Redis is
  * unreachable, statsd's own counters are shown live. */
 void	collect_set_persisting(struct collect *, int on);

@@ -72,6 +72,7 @@ main(int argc, char **argv)
 	    daemon_now_ms())) == NULL)
 		fatalx("out of memory");
 	/* the saved state first: no scrape must see counters restart */
+	collect_expect_restore(collect);
 	if ((persist = persist_new(cfg.redis, cfg.node_id,
 	    cfg.stats_interval_ms, collect)) == NULL)
 		fatalx("bad redis address %s", cfg.redis);
