@@ -575,6 +575,17 @@ store_calls_load_node(struct store *s, const char *node, store_load_fn fn,
 		if (m->element[i]->type != REDIS_REPLY_STRING ||
 		    store_key(s, key, sizeof(key), id) == -1)
 			continue;
+		/* fn may have sent writes (relayd deletes a record it cannot
+		 * restore): their replies come first on this connection, so
+		 * take them before a blocking command, which would read one
+		 * of them as its own (and the next records shifted); fn's
+		 * write may also have lost the connection */
+		store_drain(s);
+		if (s->ctx == NULL) {
+			s->errors++;
+			freeReplyObject(m);
+			return -1;
+		}
 		if ((r = redisCommand(s->ctx, "HGET %s data", key)) == NULL) {
 			store_disconnect(s);
 			s->errors++;

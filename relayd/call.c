@@ -307,9 +307,11 @@ call_pool(struct relayd *r, const char *addr, uint16_t port)
 	unsigned	 i, base;
 	struct ports	*p;
 
+	/* port 0 (a leg without media): any allocator on addr, this
+	 * node's first; never a new one on this node's own address */
 	for (i = 0; i < r->npools; i++)
 		if (strcmp(ports_addr(r->pools[i]), addr) == 0 &&
-		    ports_has(r->pools[i], port))
+		    (port == 0 || ports_has(r->pools[i], port)))
 			return r->pools[i];
 	if (r->npools == CALL_POOLS) {
 		log_warnx("cannot take over ports on %s: already %d addresses",
@@ -1034,7 +1036,10 @@ call_sweep(struct relayd *r, uint64_t now, void (*cb)(void *, const char *),
 	for (b = 0; b < CALL_BUCKETS; b++)
 		for (c = r->tab[b]; c; c = next) {
 			next = c->next;
-			last = c->created;
+			/* a restored call's packet times were lost with the
+			 * old process: silence counts from the restore */
+			last = c->created > c->restored ? c->created :
+			    c->restored;
 			for (l = c->legs; l; l = l->next)
 				for (i = 0; i < l->nmedia; i++)
 					for (k = 0; k < 2; k++) {

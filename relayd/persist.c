@@ -8,7 +8,8 @@
  *         adv: [ [addr, port] x2 ]   (RTP, RTCP; "" / 0 unset),
  *         lat: [ [addr, port] | nil x2 ],
  *         k: [ nil | { w: bin (keyd's wrapped key),
- *                      r: [ [ssrc, roc, seq] ... ] } x2 ]  (in, out)
+ *                      r: [ [ssrc, roc, seq] ... ] } x2 ]  (in, out;
+ *            {} without w: SRTP keyd never wrapped, not restorable)
  *       } ] } ] }
  * Readers skip unknown keys and default missing ones (docs/redis.md), so
  * a record of another version restores.
@@ -127,8 +128,16 @@ persist_pack_srtp(msgpack_packer *pk, const struct relay_srtp *x)
 	struct srtpx_roc	 roc[SRTPX_MAX_SSRC];
 	size_t			 n, i;
 
-	if (x->x == NULL || x->wrapped == NULL) {
+	if (x->x == NULL) {
 		msgpack_pack_nil(pk);
+		return;
+	}
+	if (x->wrapped == NULL) {
+		/* SRTP whose key keyd did not wrap: not restorable, and nil
+		 * would restore it as plain RTP, relaying in the clear what
+		 * the peer sent encrypted (and the other way round); an
+		 * empty map makes the restore drop the call instead */
+		msgpack_pack_map(pk, 0);
 		return;
 	}
 	n = srtpx_state(x->x, roc);
@@ -383,12 +392,21 @@ persist_parse(const msgpack_object *root, struct persist_rec *pr, char *err,
 				if (lat != NULL && (lat->size != 2 ||
 				    persist_addr(&lat->ptr[k], &m->lat[k]) == -1))
 					goto bad;
-				if (ka == NULL ||
-				    ka->ptr[k].type == MSGPACK_OBJECT_NIL)
+				if (ka == NULL)
 					continue;
-				if (ka->size != 2 ||
-				    ka->ptr[k].type != MSGPACK_OBJECT_MAP ||
-				    ipc_get_bin(&ka->ptr[k], "w", &m->w[k],
+				/* the size before ka->ptr[k] */
+				if (ka->size != 2)
+					goto bad;
+				if (ka->ptr[k].type == MSGPACK_OBJECT_NIL)
+					continue;
+				if (ka->ptr[k].type != MSGPACK_OBJECT_MAP)
+					goto bad;
+				if (ipc_get(&ka->ptr[k], "w") == NULL) {
+					snprintf(err, errlen, "an SRTP key was "
+					    "never wrapped by keyd");
+					return -1;
+				}
+				if (ipc_get_bin(&ka->ptr[k], "w", &m->w[k],
 				    &m->wlen[k]) == -1 || m->wlen[k] == 0)
 					goto bad;
 				m->k[k] = &ka->ptr[k];
@@ -498,11 +516,14 @@ persist_key_make(struct persist_key *pk, const struct ipc_r *q, char *err,
 
 /*
  * Asks keyd to unwrap the n keys (one round trip), retrying until
- * deadline: keyd may be restarting too.
+ * *deadline: keyd may be restarting too.  Past it, *deadline becomes 0
+ * and the calls after this one fail at once: with keyd gone, one
+ * timeout per call would hold the restore (and every request queued
+ * behind it) for as many timeouts as there are SRTP calls.
  */
 static int
 persist_unwrap(struct relayd *r, const char *cid, struct persist_key *pk,
-    size_t n, uint64_t deadline, char *err, size_t errlen)
+    size_t n, uint64_t *deadline, char *err, size_t errlen)
 {
 	struct ipc_w		*w;
 	const struct ipc_w	**wp;
@@ -512,6 +533,10 @@ persist_unwrap(struct relayd *r, const char *cid, struct persist_key *pk,
 	int			 rc = -1, tmo = r->cfg->ipc_timeout_ms > 0 ?
 				    r->cfg->ipc_timeout_ms : 500;
 
+	if (*deadline == 0) {
+		snprintf(err, errlen, "keyd unavailable");
+		return -1;
+	}
 	w = calloc(n, sizeof(*w));
 	wp = calloc(n, sizeof(*wp));
 	q = calloc(n, sizeof(*q));
@@ -539,7 +564,8 @@ persist_unwrap(struct relayd *r, const char *cid, struct persist_key *pk,
 			break;
 		for (i = 0; i < n; i++)
 			ipc_r_free(&q[i]);
-		if (daemon_now_ms() >= deadline) {
+		if (daemon_now_ms() >= *deadline) {
+			*deadline = 0;
 			snprintf(err, errlen, "keyd unavailable");
 			goto out;
 		}
@@ -568,7 +594,7 @@ persist_unwrap(struct relayd *r, const char *cid, struct persist_key *pk,
  */
 static int
 persist_restore_call(struct relayd *r, const char *cid,
-    const msgpack_object *root, uint64_t deadline, char *err, size_t errlen)
+    const msgpack_object *root, uint64_t *deadline, char *err, size_t errlen)
 {
 	struct persist_rec	*pr;
 	struct persist_key	*pk = NULL;
@@ -705,7 +731,7 @@ persist_load_one(void *arg, const char *id, const void *data, size_t len)
 		r->restore_failed++;
 		return;
 	}
-	rc = persist_restore_call(r, id, &u.data, ld->deadline, err,
+	rc = persist_restore_call(r, id, &u.data, &ld->deadline, err,
 	    sizeof(err));
 	msgpack_unpacked_destroy(&u);
 	if (rc == -1) {
@@ -715,6 +741,7 @@ persist_load_one(void *arg, const char *id, const void *data, size_t len)
 		return;
 	}
 	c = call_lookup(r, id);
+	c->restored = daemon_wall_s();
 	r->restored++;
 	ld->n++;
 	if (ld->node != NULL) {

@@ -134,6 +134,7 @@ struct call {
 	uint64_t		 created;	/* unix s */
 	uint64_t		 created_mono;	/* ms */
 	uint64_t		 saved_ms;	/* persist: last write, 0 never */
+	uint64_t		 restored;	/* unix s: restored, 0 never */
 	int			 dirty;		/* persist: write it (ctl) */
 	struct call		*dnext;		/* persist: dirty list */
 	int			 worker;

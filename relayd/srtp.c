@@ -299,10 +299,12 @@ srtpx_rekey(struct srtpx *x, const struct srtpx_key *k, char *err,
     size_t errlen)
 {
 	srtp_t			 s;
-
 	struct srtpx_roc	 r[SRTPX_MAX_SSRC];
 
-	if ((s = srtpx_session(k, x->inbound, r, srtpx_rocs(x, r), err,
+	/* srtpx_state, not srtpx_rocs: a restored SSRC not heard from yet
+	 * has only its saved ROC (libsrtp's pending one reads as 0), and
+	 * its pend entry stays to be fixed by its first packet */
+	if ((s = srtpx_session(k, x->inbound, r, srtpx_state(x, r), err,
 	    errlen)) == NULL)
 		return -1;
 	srtp_dealloc(x->s);
@@ -407,7 +409,7 @@ srtpx_admit(struct srtpx *x, const void *pkt, int len, int rtcp)
  * persisted seq this is exact, which the quarter saves guarantee unless
  * the relay was down for more than about 16000 packets of that stream.
  */
-static void
+static int
 srtpx_fix_roc(struct srtpx *x, const void *pkt, int len)
 {
 	uint32_t	 ssrc, roc;
@@ -416,12 +418,12 @@ srtpx_fix_roc(struct srtpx *x, const void *pkt, int len)
 	int		 k;
 
 	if (!srtpx_ssrc(pkt, len, 0, &ssrc))
-		return;
+		return -1;
 	for (i = 0; i < x->npend; i++)
 		if (x->pend[i].ssrc == ssrc)
 			break;
 	if (i == x->npend)
-		return;
+		return -1;
 	saved = (int64_t)x->pend[i].roc << 16 | x->pend[i].seq;
 	best = -1;
 	for (k = -1; k <= 1; k++) {
@@ -437,18 +439,39 @@ srtpx_fix_roc(struct srtpx *x, const void *pkt, int len)
 	roc = (uint32_t)(best >> 16);
 	if (roc != x->pend[i].roc)
 		(void)srtp_set_stream_roc(x->s, ssrc, roc);
-	x->pend[i] = x->pend[--x->npend];
+	return (int)i;
+}
+
+/*
+ * After the packet srtpx_fix_roc guessed for (pend entry i, or -1): the
+ * guess is final once a packet authenticates with it.  A packet that
+ * fails (forged, or a stray from before the restart) must not fix the
+ * ROC: the pending ROC goes back to the saved one and the next packet of
+ * the SSRC guesses again, else one bad packet would break the stream.
+ */
+static void
+srtpx_fixed(struct srtpx *x, int i, int ok)
+{
+	if (i < 0)
+		return;
+	if (ok)
+		x->pend[i] = x->pend[--x->npend];
+	else
+		(void)srtp_set_stream_roc(x->s, x->pend[i].ssrc,
+		    x->pend[i].roc);
 }
 
 srtp_err_status_t
 srtpx_protect(struct srtpx *x, void *pkt, int *len, int rtcp)
 {
 	srtp_err_status_t	 st;
+	int			 fix = -1;
 
 	if (x->npend != 0 && !rtcp)
-		srtpx_fix_roc(x, pkt, *len);
+		fix = srtpx_fix_roc(x, pkt, *len);
 	st = rtcp ? srtp_protect_rtcp(x->s, pkt, len) :
 	    srtp_protect(x->s, pkt, len);
+	srtpx_fixed(x, fix, st == srtp_err_status_ok);
 	if (st == srtp_err_status_ok)
 		srtpx_admit(x, pkt, *len, rtcp);
 	return st;
@@ -458,11 +481,13 @@ srtp_err_status_t
 srtpx_unprotect(struct srtpx *x, void *pkt, int *len, int rtcp)
 {
 	srtp_err_status_t	 st;
+	int			 fix = -1;
 
 	if (x->npend != 0 && !rtcp)
-		srtpx_fix_roc(x, pkt, *len);
+		fix = srtpx_fix_roc(x, pkt, *len);
 	st = rtcp ? srtp_unprotect_rtcp(x->s, pkt, len) :
 	    srtp_unprotect(x->s, pkt, len);
+	srtpx_fixed(x, fix, st == srtp_err_status_ok);
 	if (st == srtp_err_status_ok)
 		srtpx_admit(x, pkt, *len, rtcp);
 	return st;
