@@ -68,6 +68,7 @@ struct store {
 	char			 node[CONFIG_STRLEN];
 	char			 node_key[STORE_KEYLEN];
 	uint64_t		 epoch;		/* connections made */
+	uint64_t		 progress_ms;	/* last reply read */
 	int			 ttl;
 	uint64_t		 last_try_ms;
 	uint64_t		 errors;
@@ -330,6 +331,7 @@ store_flight_reply(struct store *s, redisReply *r)
 		f->failed = 1;
 	}
 	freeReplyObject(r);
+	s->progress_ms = store_now_ms();
 	if (--f->replies == 0)
 		store_flight_pop(s, !f->failed);
 }
@@ -502,7 +504,12 @@ store_tick(struct store *s, uint64_t now_ms)
 	size_t			 i, done = 0;
 
 	(void)store_read(s, 0);
-	if (s->fhead != NULL && now_ms - s->fhead->sent_ms > STORE_TIMEOUT_MS) {
+	/* Redis is slow or gone when nothing came back for STORE_TIMEOUT_MS
+	 * since the oldest write went or the last reply came: a long burst
+	 * (every record written again after an outage) is not a failure as
+	 * long as the replies keep coming */
+	if (s->fhead != NULL && now_ms - (s->fhead->sent_ms > s->progress_ms ?
+	    s->fhead->sent_ms : s->progress_ms) > STORE_TIMEOUT_MS) {
 		log_warnx("store: Redis did not answer in %d ms, reconnecting",
 		    STORE_TIMEOUT_MS);
 		store_disconnect(s);
@@ -631,6 +638,32 @@ uint64_t
 store_epoch(const struct store *s)
 {
 	return s->epoch;
+}
+
+size_t
+store_inflight(const struct store *s)
+{
+	return s->nflight;
+}
+
+int
+store_node_unlink(struct store *s, const char *node, const char *id)
+{
+	redisReply	*r;
+	char		 nkey[STORE_KEYLEN];
+
+	if (store_ns_node_key(nkey, sizeof(nkey), s->ns, node) == -1)
+		return -1;
+	store_drain(s);
+	if (s->ctx == NULL && store_connect(s) == -1)
+		return -1;
+	if ((r = redisCommand(s->ctx, "SREM %s %s", nkey, id)) == NULL) {
+		store_disconnect(s);
+		s->errors++;
+		return -1;
+	}
+	freeReplyObject(r);
+	return 0;
 }
 
 int

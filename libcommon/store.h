@@ -69,6 +69,11 @@ int		 store_node_drop(struct store *, const char *node);
  * lost what it held (restarted without persistence), so the caller
  * writes every live record again. */
 uint64_t	 store_epoch(const struct store *);
+/* Operations sent whose EXEC reply has not come yet (for pacing bursts). */
+size_t		 store_inflight(const struct store *);
+/* Removes id from node's set, keeping its record (blocking); 0 or -1. */
+int		 store_node_unlink(struct store *, const char *node,
+		    const char *id);
 
 int		 store_connected(const struct store *);
 size_t		 store_pending(const struct store *);

@@ -986,6 +986,12 @@ call_op_list(struct relayd *r, const struct ipc_r *q, struct ipc_w *w)
 	struct call	*c;
 	unsigned	 b;
 
+	if (r->restore_pending) {
+		/* the calls in Redis are not back yet: an incomplete list
+		 * would read as calls lost */
+		ipc_w_reply(w, q->op, q->id, 0, "restoring", 0);
+		return;
+	}
 	ipc_w_reply(w, q->op, q->id, 1, NULL, 1);
 	ipc_w_key(w, "calls");
 	msgpack_pack_array(&w->pk, r->ncalls);

@@ -51,6 +51,8 @@ struct relayd {
 	struct ipc_client	*keyd;		/* ctl: srtp_unwrap */
 	struct call		*dirty;		/* ctl: to persist */
 	uint64_t		 restored;	/* calls restored or adopted */
+	int			 restore_pending;	/* Redis was down */
+	uint64_t		 restore_try_ms;
 	uint64_t		 restore_failed;
 	struct io		*io;		/* RO pointer */
 	struct call		*tab[CALL_BUCKETS];	/* ctl */

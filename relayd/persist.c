@@ -235,8 +235,15 @@ persist_flush(struct relayd *r)
 {
 	struct call	*c;
 	uint64_t	 now = daemon_now_ms();
+	int		 n = 0;
 
+	/* the call marked last first (the one a reply is about to confirm);
+	 * past PERSIST_INFLIGHT writes without an answer, the rest waits
+	 * for a later turn, so a burst (all calls again after an outage)
+	 * keeps pace with Redis */
 	while ((c = r->dirty) != NULL) {
+		if (n++ > 0 && store_inflight(r->store) >= PERSIST_INFLIGHT)
+			break;
 		r->dirty = c->dnext;
 		c->dnext = NULL;
 		c->dirty = 0;
@@ -278,6 +285,10 @@ persist_tick(struct relayd *r, uint64_t now_ms)
 	if (r->store == NULL)
 		return;
 	store_tick(r->store, now_ms);
+	if (r->restore_pending && now_ms - r->restore_try_ms >= 1000) {
+		r->restore_try_ms = now_ms;
+		(void)persist_restore(r);
+	}
 	ep = store_epoch(r->store);
 	/* Redis came back: it may have lost everything (no persistence) */
 	all = ep != r->store_epoch;
@@ -710,6 +721,23 @@ struct persist_load {
 };
 
 static void
+persist_adopted(struct persist_load *ld, struct relayd *r, struct call *c)
+{
+	(void)r;
+	if (ld->nids == ld->capids) {
+		size_t	 cap = ld->capids ? 2 * ld->capids : 64;
+		char	**n = realloc(ld->ids, cap * sizeof(*n));
+
+		if (n == NULL)
+			return;
+		ld->ids = n;
+		ld->capids = cap;
+	}
+	if ((ld->ids[ld->nids] = strdup(c->id)) != NULL)
+		ld->nids++;
+}
+
+static void
 persist_load_one(void *arg, const char *id, const void *data, size_t len)
 {
 	struct persist_load	*ld = arg;
@@ -720,8 +748,13 @@ persist_load_one(void *arg, const char *id, const void *data, size_t len)
 	struct call		*c;
 	int			 rc;
 
-	if (call_lookup(r, id) != NULL)
-		return;		/* already held */
+	if ((c = call_lookup(r, id)) != NULL) {
+		/* already held (adopted before, by a request ctld timed out
+		 * on): still ours to report */
+		if (ld->node != NULL)
+			persist_adopted(ld, r, c);
+		return;
+	}
 	msgpack_unpacked_init(&u);
 	if (ipc_framing_ok(data, len) == -1 ||
 	    msgpack_unpack_next(&u, data, len, &off) !=
@@ -735,9 +768,17 @@ persist_load_one(void *arg, const char *id, const void *data, size_t len)
 	    sizeof(err));
 	msgpack_unpacked_destroy(&u);
 	if (rc == -1) {
+		/*
+		 * The record stays (its TTL ends it): keyd or a port may be
+		 * back at the next start, and another node may own it (two
+		 * nodes that both think they hold a call must not delete each
+		 * other's records).  Only our own set forgets a call we cannot
+		 * restore for good, so that every start does not try again.
+		 */
 		log_warnx("[%s] cannot restore the call: %s", id, err);
 		r->restore_failed++;
-		(void)store_call_del(r->store, id);
+		if (ld->node == NULL && strcmp(err, "keyd unavailable") != 0)
+			(void)store_node_unlink(r->store, r->cfg->node_id, id);
 		return;
 	}
 	c = call_lookup(r, id);
@@ -747,17 +788,7 @@ persist_load_one(void *arg, const char *id, const void *data, size_t len)
 	if (ld->node != NULL) {
 		/* ours now: the record moves to this node's set */
 		persist_mark(r, c);
-		if (ld->nids == ld->capids) {
-			size_t	 cap = ld->capids ? 2 * ld->capids : 64;
-			char	**n = realloc(ld->ids, cap * sizeof(*n));
-
-			if (n == NULL)
-				return;
-			ld->ids = n;
-			ld->capids = cap;
-		}
-		if ((ld->ids[ld->nids] = strdup(id)) != NULL)
-			ld->nids++;
+		persist_adopted(ld, r, c);
 	}
 	log_info("[%s] call %s", id, ld->node != NULL ? "adopted" :
 	    "restored");
@@ -775,9 +806,15 @@ persist_restore(struct relayd *r)
 	ld.r = r;
 	ld.deadline = daemon_now_ms() + PERSIST_KEYD_WAIT_MS;
 	if ((n = store_calls_load(r->store, persist_load_one, &ld)) == -1) {
-		log_warnx("persist: Redis unavailable: no calls restored");
+		if (!r->restore_pending)
+			log_warnx("persist: Redis unavailable: calls not "
+			    "restored yet, retrying every second");
+		r->restore_pending = 1;
 		return -1;
 	}
+	if (r->restore_pending)
+		log_info("persist: Redis is back, calls restored");
+	r->restore_pending = 0;
 	if (n > 0)
 		log_info("restored %d of %d calls from Redis", ld.n, n);
 	return ld.n;

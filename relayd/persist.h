@@ -28,7 +28,9 @@
 #define PERSIST_TICK_MS		100
 /* How long a restore waits for keyd to answer (it may be restarting
  * too). */
-#define PERSIST_KEYD_WAIT_MS	5000
+#define PERSIST_KEYD_WAIT_MS	2000
+/* Writes a flush may leave unanswered before the rest waits a turn. */
+#define PERSIST_INFLIGHT	1024
 
 /* Legs a record may hold (a call forked to many branches has one leg
  * per party). */
@@ -76,7 +78,10 @@ void	persist_flush(struct relayd *);
 /* Reads Redis's answers, picks up what the workers changed, refreshes
  * TTLs and, after Redis came back, writes every call again. */
 void	persist_tick(struct relayd *, uint64_t now_ms);
-/* Restores this node's calls; returns how many, -1 if Redis is down. */
+/* Restores this node's calls; returns how many, or -1 if Redis is down:
+ * then persist_tick tries again every second and call_list answers
+ * "restoring" until it worked (ctld must not take the empty list for
+ * calls lost). */
 int	persist_restore(struct relayd *);
 /* The node_adopt op (docs/ipc.md). */
 void	persist_op_adopt(struct relayd *, const struct ipc_r *,

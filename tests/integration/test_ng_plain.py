@@ -836,6 +836,36 @@ class RestartTest(CallMixin, ClusterTestCase):
         self.assertEqual([g[0] for g in got], sent)
         c.ng({"command": "delete", "call-id": cid2})
 
+    def test_relayd_restart_while_redis_hangs(self):
+        c = self.cluster
+        cid = "restart-relayd-noredis@test"
+        a, b, pa, pb = self.setup_call(cid)
+        sent, got = self.relay(a, b, pa[0], 3)
+        self.assertEqual([g[0] for g in got], sent)
+        # Redis stops answering (its data intact), and relayd dies
+        c.redis.send_signal(signal.SIGSTOP)
+        try:
+            c.procs["relayd"].kill()
+            c.procs["relayd"].wait(5)
+            c._start_daemon("relayd")
+            c.wait_ready("relayd")
+            # relayd cannot restore yet; ctld must not take its empty
+            # list for the call lost (reconcile runs every second)
+            time.sleep(2.5)
+            self.assertIn(cid, self.calls_listed())
+            self.assertIn("retrying every second", c.log_text("relayd"))
+        finally:
+            c.redis.send_signal(signal.SIGCONT)
+        wait_until(lambda: udp_port_bound(pa[0]) and udp_port_bound(pb[0]),
+                   5, what="relayd to restore the call once Redis answers")
+        sent, got = self.relay(a, b, pa[0], 3)
+        self.assertEqual([g[0] for g in got], sent)
+        sent, got = self.relay(b, a, pb[0], 3)
+        self.assertEqual([g[0] for g in got], sent)
+        self.assertIn(cid, self.calls_listed())
+        d = c.ng({"command": "delete", "call-id": cid})
+        self.assertEqual(d["result"], "ok", d)
+
     def test_statsd_and_keyd_restart(self):
         c = self.cluster
         cid = "restart-statsd@test"
