@@ -129,6 +129,21 @@ keys_params(struct ipc_w *w, unsigned params)
 	    (params & SDES_P_UNAUTHENTICATED_SRTP) != 0);
 }
 
+/* The relay node holding the call, for keyd's pushes (1 field; none for
+ * NULL or "": keyd's first node, as for ctld). */
+static size_t
+keys_nnode(const char *node)
+{
+	return node != NULL && *node != '\0';
+}
+
+static void
+keys_node(struct ipc_w *w, const char *node)
+{
+	if (keys_nnode(node))
+		ipc_w_str(w, "node", node);
+}
+
 /* Appends the reply's crypto lines (at least one) to out. */
 static int
 keys_lines(const struct ipc_r *rr, struct buf *out, char *err, size_t errlen)
@@ -185,52 +200,59 @@ keys_sdes_offer(struct keys *k, const char *call, const char *leg,
 }
 
 static void
-keys_w_select(struct ipc_w *w, uint64_t id, const char *call,
-    const char *leg, unsigned media, uint32_t tag, const char *suite,
-    unsigned params)
+keys_w_select(struct ipc_w *w, uint64_t id, const char *node,
+    const char *call, const char *leg, unsigned media, uint32_t tag,
+    const char *suite, unsigned params)
 {
-	keys_begin(w, IPC_OP_SDES_SELECT, id, 8, call, leg, media);
+	keys_begin(w, IPC_OP_SDES_SELECT, id, 8 + keys_nnode(node), call, leg,
+	    media);
 	ipc_w_uint(w, "tag", tag);
 	ipc_w_str(w, "suite", suite);
 	keys_params(w, params);
+	keys_node(w, node);
 }
 
 static void
-keys_w_answer(struct ipc_w *w, uint64_t id, const char *call,
-    const char *leg, unsigned media, const char *suite, uint32_t tag,
-    int pad, unsigned params)
+keys_w_answer(struct ipc_w *w, uint64_t id, const char *node,
+    const char *call, const char *leg, unsigned media, const char *suite,
+    uint32_t tag, int pad, unsigned params)
 {
-	keys_begin(w, IPC_OP_SDES_ANSWER, id, 9, call, leg, media);
+	keys_begin(w, IPC_OP_SDES_ANSWER, id, 9 + keys_nnode(node), call, leg,
+	    media);
 	ipc_w_bool(w, "pad", pad);
 	keys_params(w, params);
 	ipc_w_str(w, "suite", suite);
 	ipc_w_uint(w, "tag", tag);
+	keys_node(w, node);
 }
 
 static void
-keys_w_remote(struct ipc_w *w, uint64_t id, const char *call,
-    const char *leg, unsigned media, const char *line, size_t len)
+keys_w_remote(struct ipc_w *w, uint64_t id, const char *node,
+    const char *call, const char *leg, unsigned media, const char *line,
+    size_t len)
 {
 	ipc_w_init(w);
 	ipc_w_secret(w);
-	ipc_w_begin(w, IPC_OP_SDES_REMOTE, id, 4);
+	ipc_w_begin(w, IPC_OP_SDES_REMOTE, id, 4 + keys_nnode(node));
 	ipc_w_str(w, "call", call);
 	ipc_w_str(w, "leg", leg);
 	ipc_w_uint(w, "media", media);
 	ipc_w_strn(w, "line", line, len);
+	keys_node(w, node);
 }
 
 int
-keys_sdes_answer(struct keys *k, const char *call, const char *leg,
-    unsigned media, const char *suite, uint32_t tag, int pad,
-    unsigned params, struct buf *out, char *err, size_t errlen)
+keys_sdes_answer(struct keys *k, const char *node, const char *call,
+    const char *leg, unsigned media, const char *suite, uint32_t tag,
+    int pad, unsigned params, struct buf *out, char *err, size_t errlen)
 {
 	struct ipc_w	 w;
 	struct ipc_r	 rr;
 	uint64_t	 id = ipc_client_next_id(k->client);
 	int		 rc = -1;
 
-	keys_w_answer(&w, id, call, leg, media, suite, tag, pad, params);
+	keys_w_answer(&w, id, node, call, leg, media, suite, tag, pad,
+	    params);
 	if (keys_call(k, &w, &id, 1, &rr, err, errlen) == 0)
 		rc = out == NULL ? 0 : keys_lines(&rr, out, err, errlen);
 	ipc_r_free(&rr);
@@ -238,10 +260,10 @@ keys_sdes_answer(struct keys *k, const char *call, const char *leg,
 }
 
 int
-keys_sdes_remote_answer(struct keys *k, const char *call, const char *leg,
-    unsigned media, const char *line, size_t len, const char *suite,
-    uint32_t tag, int pad, unsigned params, struct buf *out, char *err,
-    size_t errlen)
+keys_sdes_remote_answer(struct keys *k, const char *node, const char *call,
+    const char *leg, unsigned media, const char *line, size_t len,
+    const char *suite, uint32_t tag, int pad, unsigned params,
+    struct buf *out, char *err, size_t errlen)
 {
 	struct ipc_w	 w[2];
 	struct ipc_r	 rr[2];
@@ -250,8 +272,8 @@ keys_sdes_remote_answer(struct keys *k, const char *call, const char *leg,
 
 	id[0] = ipc_client_next_id(k->client);
 	id[1] = ipc_client_next_id(k->client);
-	keys_w_remote(&w[0], id[0], call, leg, media, line, len);
-	keys_w_answer(&w[1], id[1], call, leg, media, suite, tag, pad,
+	keys_w_remote(&w[0], id[0], node, call, leg, media, line, len);
+	keys_w_answer(&w[1], id[1], node, call, leg, media, suite, tag, pad,
 	    params);
 	rc = keys_call(k, w, id, 2, rr, err, errlen);
 	if (rc == 0 && out != NULL)
@@ -262,9 +284,9 @@ keys_sdes_remote_answer(struct keys *k, const char *call, const char *leg,
 }
 
 int
-keys_sdes_select_remote(struct keys *k, const char *call, const char *leg,
-    unsigned media, uint32_t tag, const char *suite, unsigned params,
-    const char *line, size_t len, char *err, size_t errlen)
+keys_sdes_select_remote(struct keys *k, const char *node, const char *call,
+    const char *leg, unsigned media, uint32_t tag, const char *suite,
+    unsigned params, const char *line, size_t len, char *err, size_t errlen)
 {
 	struct ipc_w	 w[2];
 	struct ipc_r	 rr[2];
@@ -273,8 +295,9 @@ keys_sdes_select_remote(struct keys *k, const char *call, const char *leg,
 
 	id[0] = ipc_client_next_id(k->client);
 	id[1] = ipc_client_next_id(k->client);
-	keys_w_select(&w[0], id[0], call, leg, media, tag, suite, params);
-	keys_w_remote(&w[1], id[1], call, leg, media, line, len);
+	keys_w_select(&w[0], id[0], node, call, leg, media, tag, suite,
+	    params);
+	keys_w_remote(&w[1], id[1], node, call, leg, media, line, len);
 	rc = keys_call(k, w, id, 2, rr, err, errlen);
 	ipc_r_free(&rr[0]);
 	ipc_r_free(&rr[1]);

@@ -9,6 +9,12 @@
  * by design): they go only into buffers marked buf_secret(), which the
  * caller buf_wipe()s.  ctld keeps no key; err never holds one (keyd's
  * errors never quote a key or a line).
+ *
+ * keyd installs the keys in relayd itself: the requests that make it push
+ * (sdes_answer, sdes_select, sdes_remote) name the relay node holding the
+ * call (`node`: the call's relay_node at the time of the request, so a
+ * call adopted by another node gets its later keys there).  NULL or ""
+ * sends none: keyd's first node, which is ctld's too.
  */
 #ifndef CTLD_KEYS_H
 #define CTLD_KEYS_H
@@ -37,22 +43,24 @@ int	keys_sdes_offer(struct keys *, const char *call, const char *leg,
 	    unsigned media, const char *const *names, size_t n, int pad,
 	    unsigned params, struct buf *out, char *err, size_t errlen);
 /* sdes_answer: our key for suite under the offerer's tag, with the
- * offerer's line's params; appends the line to out (marked secret)
- * unless out is NULL.  0 or -1 with err. */
-int	keys_sdes_answer(struct keys *, const char *call, const char *leg,
-	    unsigned media, const char *suite, uint32_t tag, int pad,
-	    unsigned params, struct buf *out, char *err, size_t errlen);
+ * offerer's line's params, installed in relay node `node`; appends the
+ * line to out (marked secret) unless out is NULL.  0 or -1 with err. */
+int	keys_sdes_answer(struct keys *, const char *node, const char *call,
+	    const char *leg, unsigned media, const char *suite, uint32_t tag,
+	    int pad, unsigned params, struct buf *out, char *err,
+	    size_t errlen);
 /* keys_sdes_remote then keys_sdes_answer for the same media, and
  * keys_sdes_select then keys_sdes_remote, each pair in one round trip to
  * keyd (which serves them in order).  0, or -1 with the first failure. */
-int	keys_sdes_remote_answer(struct keys *, const char *call,
-	    const char *leg, unsigned media, const char *line, size_t len,
-	    const char *suite, uint32_t tag, int pad, unsigned params,
-	    struct buf *out, char *err, size_t errlen);
-int	keys_sdes_select_remote(struct keys *, const char *call,
-	    const char *leg, unsigned media, uint32_t tag, const char *suite,
-	    unsigned params, const char *line, size_t len, char *err,
+int	keys_sdes_remote_answer(struct keys *, const char *node,
+	    const char *call, const char *leg, unsigned media,
+	    const char *line, size_t len, const char *suite, uint32_t tag,
+	    int pad, unsigned params, struct buf *out, char *err,
 	    size_t errlen);
+int	keys_sdes_select_remote(struct keys *, const char *node,
+	    const char *call, const char *leg, unsigned media, uint32_t tag,
+	    const char *suite, unsigned params, const char *line, size_t len,
+	    char *err, size_t errlen);
 /* sdes_forget of the call's key sets (leg NULL) or one leg's. */
 int	keys_sdes_forget(struct keys *, const char *call, const char *leg,
 	    char *err, size_t errlen);

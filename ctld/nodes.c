@@ -13,7 +13,7 @@
 #include "ctld/relay.h"
 
 struct node {
-	char			 id[64];
+	char			 id[NODES_IDLEN];
 	char			 ctl[CONFIG_STRLEN];
 	char			 pub[CONFIG_STRLEN];
 	struct relay		*relay;		/* the calls' requests */
@@ -38,20 +38,14 @@ struct nodes {
 };
 
 static int
-nodes_add(struct nodes *ns, const char *id, size_t idlen, const char *ctl,
-    size_t ctllen, const char *pub, size_t publen, int timeout_ms,
+nodes_add(struct nodes *ns, const struct node_addr *a, int timeout_ms,
     uint64_t now_ms)
 {
-	struct node	*n;
+	struct node	*n = &ns->v[ns->n];
 
-	if (ns->n == NODES_MAX || idlen == 0 || idlen >= sizeof(n->id) ||
-	    ctllen == 0 || ctllen >= sizeof(n->ctl) || publen == 0 ||
-	    publen >= sizeof(n->pub))
-		return -1;
-	n = &ns->v[ns->n];
-	memcpy(n->id, id, idlen);
-	memcpy(n->ctl, ctl, ctllen);
-	memcpy(n->pub, pub, publen);
+	memcpy(n->id, a->id, sizeof(n->id));
+	memcpy(n->ctl, a->ctl, sizeof(n->ctl));
+	memcpy(n->pub, a->pub, sizeof(n->pub));
 	if ((n->relay = relay_new(n->ctl, timeout_ms)) == NULL ||
 	    (n->mon = ipc_client_new(n->ctl)) == NULL)
 		return -1;
@@ -63,49 +57,26 @@ nodes_add(struct nodes *ns, const char *id, size_t idlen, const char *ctl,
 struct nodes *
 nodes_new(const struct config *cfg, uint64_t now_ms, char *err, size_t errlen)
 {
-	struct nodes	*ns;
-	const char	*p = cfg->relay_nodes, *e, *eq, *comma;
-	size_t		 i;
+	struct nodes		*ns;
+	struct node_addr	 a[NODES_MAX];
+	int			 n, i;
 
+	/* the list keyd reads too (libcommon/nodes.h) */
+	if ((n = nodes_parse(cfg, a, err, errlen)) == -1)
+		return NULL;
 	if ((ns = calloc(1, sizeof(*ns))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
 	ns->dead_ms = cfg->relay_dead_ms > 0 ? (uint64_t)cfg->relay_dead_ms :
 	    3000;
-	for (;;) {
-		p += strspn(p, " \t");
-		if (*p == '\0')
-			break;
-		e = p + strcspn(p, " \t");
-		if ((eq = memchr(p, '=', (size_t)(e - p))) == NULL ||
-		    (comma = memchr(eq, ',', (size_t)(e - eq))) == NULL ||
-		    nodes_add(ns, p, (size_t)(eq - p), eq + 1,
-		    (size_t)(comma - eq - 1), comma + 1,
-		    (size_t)(e - comma - 1), cfg->ipc_timeout_ms,
-		    now_ms) == -1) {
-			snprintf(err, errlen, "relay_nodes: bad node \"%.*s\" "
-			    "(id=ctl_endpoint,pub_endpoint, at most %d)",
-			    (int)(e - p), p, NODES_MAX);
+	for (i = 0; i < n; i++)
+		if (nodes_add(ns, &a[i], cfg->ipc_timeout_ms, now_ms) == -1) {
+			snprintf(err, errlen, "relay node %s: cannot set up the "
+			    "relayd client for %s", a[i].id, a[i].ctl);
 			nodes_destroy(&ns);
 			return NULL;
 		}
-		p = e;
-	}
-	for (i = 0; i < ns->n; i++)
-		if (ns->n > 0 && nodes_find(ns, ns->v[i].id, NULL) != i) {
-			snprintf(err, errlen, "relay_nodes: node %s twice",
-			    ns->v[i].id);
-			nodes_destroy(&ns);
-			return NULL;
-		}
-	if (ns->n == 0 && nodes_add(ns, cfg->node_id, strlen(cfg->node_id),
-	    cfg->relayd_ctl, strlen(cfg->relayd_ctl), cfg->relayd_pub,
-	    strlen(cfg->relayd_pub), cfg->ipc_timeout_ms, now_ms) == -1) {
-		snprintf(err, errlen, "cannot set up the relayd client");
-		nodes_destroy(&ns);
-		return NULL;
-	}
 	return ns;
 }
 

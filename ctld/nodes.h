@@ -22,8 +22,8 @@
 #include <stdint.h>
 
 #include "libcommon/config.h"
+#include "libcommon/nodes.h"	/* NODES_MAX, the list's parser */
 
-#define NODES_MAX		16
 #define NODES_PING_MS		250
 #define NODES_ADOPT_TIMEOUT_MS	5000	/* restoring a node's calls */
 

@@ -292,6 +292,20 @@ oa_wipe(struct buf *b, size_t n)
 }
 
 /*
+ * The relay node keyd installs the call's keys in: the one its relayd
+ * requests go to now (ctld_relay(); after a take-over, the adopting
+ * node).  NULL with a single node: keyd's default, the same node.
+ */
+static const char *
+oa_keys_node(struct ctld *c, const struct call *call)
+{
+	if (c->nodes == NULL || nodes_count(c->nodes) < 2)
+		return NULL;
+	return nodes_id(c->nodes, nodes_find(c->nodes, call->relay_node,
+	    NULL));
+}
+
+/*
  * Offer steps 1 and 2 of docs/srtp.md for every media: keyd's lines for
  * Q into lines[i] (and sec[i]), P's key and ours for P installed.
  * Returns 0, or -1 with the reason in err.
@@ -339,7 +353,8 @@ oa_srtp_offer(struct ctld *c, struct call *call, struct party *p,
 		if (s->psrtp[i]) {
 			const char	*suite = sdes_suite_name(s->psuite[i]);
 
-			if (keys_sdes_remote_answer(c->keys, call->id, p->leg,
+			if (keys_sdes_remote_answer(c->keys,
+			    oa_keys_node(c, call), call->id, p->leg,
 			    (unsigned)i + 1, s->pline[i], s->plen[i], suite,
 			    s->ptag[i], o->sdes.pad, s->pparams[i], NULL, err,
 			    errlen) == -1)
@@ -399,7 +414,8 @@ oa_srtp_answer(struct ctld *c, struct call *call, struct party *p,
 				    "a=crypto line in the answer", i + 1);
 				return -1;
 			}
-			if (keys_sdes_select_remote(c->keys, call->id, q->leg,
+			if (keys_sdes_select_remote(c->keys,
+			    oa_keys_node(c, call), call->id, q->leg,
 			    (unsigned)i + 1, tag, sdes_suite_name(suite),
 			    params, val, len, err, errlen) == -1)
 				return -1;
@@ -412,7 +428,8 @@ oa_srtp_answer(struct ctld *c, struct call *call, struct party *p,
 			qm->sdes_params = (uint16_t)params;
 		}
 		if (pm->srtp && pm->suite[0] != '\0') {
-			if (keys_sdes_answer(c->keys, call->id, p->leg,
+			if (keys_sdes_answer(c->keys, oa_keys_node(c, call),
+			    call->id, p->leg,
 			    (unsigned)i + 1, pm->suite, pm->tag, pad,
 			    pm->sdes_params, &lines[i], err, errlen) == -1)
 				return -1;

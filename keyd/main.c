@@ -5,11 +5,12 @@
  * (keyd_ctl) and PUB (keyd_pub) sockets, confines the process, and runs
  * the loop: ROUTER requests (ctl.c, the SDES key service in sdes.c) and
  * the PUB `stats` message every stats_interval_ms.  keyd faces nothing
- * outside the host; it connects to relayd's ROUTER (relayd_ctl) to install
- * SRTP keys.  Before it confines itself it reads its key-wrapping key
+ * outside the host; it connects to the ROUTER of every relay node ([ctld]
+ * relay_nodes, else the one relayd at relayd_ctl) to install SRTP keys.  Before it confines itself it reads its key-wrapping key
  * (kek.c; created at the first start), which must outlive every restart:
  * relayd's stored keys are wrapped under it.  SIGTERM exits 0; SIGHUP
- * reloads the configuration (the endpoints and kek_file need a restart).
+ * reloads the configuration (the endpoints, relay_nodes and kek_file need a
+ * restart).
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include "libcommon/daemon.h"
 #include "libcommon/ipc.h"
 #include "libcommon/log.h"
+#include "libcommon/nodes.h"
 #include "libcommon/privsep.h"
 #include "keyd/ctl.h"
 #include "keyd/kek.h"
@@ -144,7 +146,10 @@ main(int argc, char **argv)
 	struct config	 cfg;
 	struct keyd	 keyd;
 	struct keyd_kek	 kek;
+	struct node_addr nodes[NODES_MAX];
 	struct ipc_w	 w;
+	char		 err[512];
+	int		 nnodes;
 	zsock_t		*router, *pub;
 	zpoller_t	*poller;
 	uint64_t	 now, next_stats, pubseq = 0;
@@ -156,7 +161,10 @@ main(int argc, char **argv)
 	if ((router = ipc_bind(ZMQ_ROUTER, cfg.keyd_ctl)) == NULL ||
 	    (pub = ipc_bind(ZMQ_PUB, cfg.keyd_pub)) == NULL)
 		fatalx("cannot bind the ZeroMQ sockets");
-	if ((keyd.sdes = keyd_sdes_new(cfg.relayd_ctl,
+	/* the relay nodes ctld drives: a call's keys go to its node */
+	if ((nnodes = nodes_parse(&cfg, nodes, err, sizeof(err))) == -1)
+		fatalx("%s", err);
+	if ((keyd.sdes = keyd_sdes_new_nodes(nodes, (size_t)nnodes,
 	    keyd_relayd_timeout(&cfg), &kek)) == NULL)
 		fatalx("cannot set up the SDES key service");
 	privsep_own_endpoint(&cfg, cfg.keyd_ctl);
@@ -164,7 +172,9 @@ main(int argc, char **argv)
 	privsep_confine(&cfg, "keyd", keyd_syscalls);
 	if ((poller = zpoller_new(router, NULL)) == NULL)
 		fatalx("zpoller_new");
-	log_info("ready: control %s, pub %s", cfg.keyd_ctl, cfg.keyd_pub);
+	log_info("ready: control %s, pub %s, %d relay node%s (default %s at "
+	    "%s)", cfg.keyd_ctl, cfg.keyd_pub, nnodes, nnodes == 1 ? "" : "s",
+	    nodes[0].id, nodes[0].ctl);
 
 	next_stats = daemon_now_ms();
 	while (!daemon_quit) {

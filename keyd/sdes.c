@@ -2,7 +2,8 @@
  * sdes: keyd's SDES key service, see sdes.h and docs/ipc.md.
  *
  * Each op decodes its request, acts on the store and answers; the one
- * encoder of a request keyd sends (srtp_set) sits in ks_push().  A push
+ * encoder of a request keyd sends (srtp_set) sits in ks_push(), which
+ * sends it to the relay node the request named (ks_get_node()).  A push
  * that fails leaves the store as it was, so ctld can retry the op.
  *
  * Key material is held in struct sdes_crypto only (libcommon/sdes.h); the
@@ -48,12 +49,22 @@ _Static_assert(KEYD_SDES_BATCH_REQUESTS <= KEYD_SDES_BATCH_PUSHES,
 struct ks_pending {
 	uint64_t		 rid;
 	size_t			 req;		/* the request that caused it */
+	size_t			 node;		/* sent to nodes[node] */
 	struct keyd_sdes_ids	 id;
 	const char		*dir;
 };
 
-struct keyd_sdes {
+/* A relay node: its relayd's ROUTER. */
+struct ks_node {
+	char			 id[NODES_IDLEN];	/* "": unnamed */
 	struct ipc_client	*relayd;
+	int			 unsent;	/* a push of this batch could
+						 * not be sent */
+};
+
+struct keyd_sdes {
+	struct ks_node		 nodes[NODES_MAX];	/* [0]: the default */
+	size_t			 nnodes;
 	const struct keyd_kek	*kek;		/* borrowed */
 	int			 timeout_ms;
 	size_t			 nsets;
@@ -238,17 +249,56 @@ ks_store(struct keyd_sdes *ks, const struct keyd_sdes_ids *id,
 
 /* ---- relayd ---------------------------------------------------------- */
 
+/* A node's name in log lines. */
+static const char *
+ks_node_name(const struct keyd_sdes *ks, size_t node)
+{
+	return ks->nodes[node].id[0] != '\0' ? ks->nodes[node].id :
+	    "(default)";
+}
+
 /*
- * srtp_set to relayd: dir "in" or "out", key c (c NULL: plain) and its
- * blob under the KEK bound to (call, leg, media, dir) in `wrapped`.
- * Returns 0, or -1 with the reason in err: "cannot wrap the key" (no
- * random numbers, out of memory), "relayd unavailable" when relayd did
- * not answer within the deadline, relayd's own error otherwise.
+ * The relay node a request names in `node` (str, optional): absent or
+ * "" is the first node.  Returns 0 with its index in *node; -1 for an
+ * ill-typed field; 1 for a node keyd does not know.
  */
 static int
-ks_push(struct keyd_sdes *ks, const struct keyd_sdes_ids *id,
+ks_get_node(const struct keyd_sdes *ks, const struct ipc_r *q, size_t *node)
+{
+	const char	*s;
+	size_t		 len, i;
+
+	*node = 0;
+	if (ipc_get(q->root, "node") == NULL)
+		return 0;
+	if (ipc_get_str(q->root, "node", &s, &len) == -1)
+		return -1;
+	if (len == 0)
+		return 0;
+	for (i = 0; i < ks->nnodes; i++)
+		if (strlen(ks->nodes[i].id) == len &&
+		    memcmp(ks->nodes[i].id, s, len) == 0) {
+			*node = i;
+			return 0;
+		}
+	log_warnx("refused %s: unknown relay node \"%.*s\" (relay_nodes)",
+	    ipc_op_name(q->op), (int)(len > 64 ? 64 : len), s);
+	return 1;
+}
+
+/*
+ * srtp_set to relay node `node`: dir "in" or "out", key c (c NULL:
+ * plain) and its blob under the KEK bound to (call, leg, media, dir) in
+ * `wrapped`.  Returns 0, or -1 with the reason in err: "cannot wrap the
+ * key" (no random numbers, out of memory), "relayd unavailable" when
+ * relayd did not answer within the deadline, relayd's own error
+ * otherwise.
+ */
+static int
+ks_push(struct keyd_sdes *ks, size_t node, const struct keyd_sdes_ids *id,
     const char *dir, const struct sdes_crypto *c, char *err, size_t errlen)
 {
+	struct ks_node		*n = &ks->nodes[node];
 	struct ipc_w		 w;
 	struct ipc_r		 r;
 	struct buf		 wrapped;
@@ -264,7 +314,7 @@ ks_push(struct keyd_sdes *ks, const struct keyd_sdes_ids *id,
 		buf_free(&wrapped);
 		return -1;
 	}
-	rid = ipc_client_next_id(ks->relayd);
+	rid = ipc_client_next_id(n->relayd);
 	memset(&r, 0, sizeof(r));
 	ipc_w_init(&w);
 	ipc_w_secret(&w);
@@ -289,25 +339,30 @@ ks_push(struct keyd_sdes *ks, const struct keyd_sdes_ids *id,
 		 * here would drop their replies as not its own */
 		if (ks->npend == KEYD_SDES_BATCH_PUSHES)
 			snprintf(err, errlen, "too many pushes in a batch");
-		else if (ipc_client_send(ks->relayd, &w, ks->timeout_ms,
-		    r.error, sizeof(r.error)) == -1) {
-			log_warnx("[%s] srtp_set to relayd: %s", id->call,
-			    r.error);
+		else if (n->unsent)
 			snprintf(err, errlen, "relayd unavailable");
+		else if (ipc_client_send(n->relayd, &w, ks->timeout_ms,
+		    r.error, sizeof(r.error)) == -1) {
+			log_warnx("[%s] srtp_set to relay node %s: %s",
+			    id->call, ks_node_name(ks, node), r.error);
+			snprintf(err, errlen, "relayd unavailable");
+			n->unsent = 1;
 		} else {
 			ks->pend[ks->npend++] = (struct ks_pending){ rid,
-			    ks->req, *id, dir };
+			    ks->req, node, *id, dir };
 			rc = 0;
 		}
 		ipc_w_free(&w);
 		return rc;
 	}
-	if (ipc_client_call(ks->relayd, &w, rid, ks->timeout_ms, &r) == -1) {
-		log_warnx("[%s] srtp_set to relayd: %s", id->call, r.error);
+	if (ipc_client_call(n->relayd, &w, rid, ks->timeout_ms, &r) == -1) {
+		log_warnx("[%s] srtp_set to relay node %s: %s", id->call,
+		    ks_node_name(ks, node), r.error);
 		snprintf(err, errlen, "relayd unavailable");
 	} else if (!r.ok) {
-		log_warnx("[%s] srtp_set leg %s media %u %s refused by relayd: "
-		    "%s", id->call, id->leg, id->media, dir, r.error);
+		log_warnx("[%s] srtp_set leg %s media %u %s refused by relay "
+		    "node %s: %s", id->call, id->leg, id->media, dir,
+		    ks_node_name(ks, node), r.error);
 		snprintf(err, errlen, "relayd: %s", r.error);
 	} else
 		rc = 0;
@@ -506,13 +561,18 @@ ks_op_select(struct keyd_sdes *ks, const struct ipc_r *q, struct ipc_w *w)
 	const char		*serr, *name;
 	size_t			 len;
 	uint64_t		 tag;
+	size_t			 node;
 	unsigned		 i, params;
+	int			 rc;
 
 	if (ks_get_ids(q, &id) == -1 ||
 	    ipc_get_uint(q->root, "tag", &tag) == -1 || tag > SDES_MAX_TAG ||
-	    ks_get_params(q, &params) == -1)
-		return ks_bad(q, w, "bad call, leg, media, tag or session "
-		    "parameter");
+	    ks_get_params(q, &params) == -1 ||
+	    (rc = ks_get_node(ks, q, &node)) == -1)
+		return ks_bad(q, w, "bad call, leg, media, tag, session "
+		    "parameter or node");
+	if (rc == 1)
+		return ks_fail(q, w, "unknown relay node");
 	if ((s = ks_find(ks, &id)) == NULL)
 		return ks_fail(q, w, "unknown key set");
 	for (i = 0; i < s->nkeys; i++)
@@ -531,7 +591,8 @@ ks_op_select(struct keyd_sdes *ks, const struct ipc_r *q, struct ipc_w *w)
 	if (params != sdes_params(&s->keys[i]))
 		return ks_fail(q, w, "session parameters do not match the "
 		    "offered tag");
-	if (ks_push(ks, &id, "out", &s->keys[i], err, sizeof(err)) == -1)
+	if (ks_push(ks, node, &id, "out", &s->keys[i], err,
+	    sizeof(err)) == -1)
 		return ks_fail(q, w, err);
 	/* only the chosen key stays: the others were never used */
 	if (s->nkeys > 1 && ks_store(ks, &id, s, &s->keys[i], 1, &serr) == -1)
@@ -558,15 +619,19 @@ ks_op_answer(struct keyd_sdes *ks, const struct ipc_r *q, struct ipc_w *w)
 	char			 err[300];
 	size_t			 len;
 	uint64_t		 tag;
+	size_t			 node;
 	unsigned		 params;
 	int			 x, rc;
 
 	if (ks_get_ids(q, &id) == -1 ||
 	    ipc_get_str(q->root, "suite", &name, &len) == -1 ||
 	    ipc_get_uint(q->root, "tag", &tag) == -1 || tag > SDES_MAX_TAG ||
-	    ks_get_params(q, &params) == -1)
-		return ks_bad(q, w, "bad call, leg, media, suite, tag or "
-		    "session parameter");
+	    ks_get_params(q, &params) == -1 ||
+	    (rc = ks_get_node(ks, q, &node)) == -1)
+		return ks_bad(q, w, "bad call, leg, media, suite, tag, "
+		    "session parameter or node");
+	if (rc == 1)
+		return ks_fail(q, w, "unknown relay node");
 	if ((x = sdes_suite_by_name(name, len)) == -1)
 		return ks_fail(q, w, "unsupported suite");
 	suite = (enum sdes_suite)x;
@@ -576,7 +641,7 @@ ks_op_answer(struct keyd_sdes *ks, const struct ipc_r *q, struct ipc_w *w)
 	sdes_set_params(&key, params);
 	if (s == NULL && ks->nsets >= KEYD_SDES_MAX_SETS)
 		rc = ks_fail(q, w, "too many key sets");
-	else if (ks_push(ks, &id, "out", &key, err, sizeof(err)) == -1)
+	else if (ks_push(ks, node, &id, "out", &key, err, sizeof(err)) == -1)
 		rc = ks_fail(q, w, err);
 	else if (ks_store(ks, &id, s, &key, 1, &serr) == -1)
 		rc = ks_fail(q, w, serr);	/* relayd has it; ctld retries */
@@ -597,12 +662,15 @@ ks_op_remote(struct keyd_sdes *ks, const struct ipc_r *q, struct ipc_w *w)
 	struct sdes_crypto	 c;
 	const char		*line, *unusable;
 	char			 err[300], why[128];
-	size_t			 len;
+	size_t			 len, node;
 	int			 rc;
 
 	if (ks_get_ids(q, &id) == -1 ||
-	    ipc_get_str(q->root, "line", &line, &len) == -1)
-		return ks_bad(q, w, "bad call, leg, media or line");
+	    ipc_get_str(q->root, "line", &line, &len) == -1 ||
+	    (rc = ks_get_node(ks, q, &node)) == -1)
+		return ks_bad(q, w, "bad call, leg, media, line or node");
+	if (rc == 1)
+		return ks_fail(q, w, "unknown relay node");
 	/* tolerate the line end of an SDP line */
 	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 		len--;
@@ -619,7 +687,7 @@ ks_op_remote(struct keyd_sdes *ks, const struct ipc_r *q, struct ipc_w *w)
 		log_warnx("[%s] leg %s media %u: peer's crypto line refused: "
 		    "%s", id.call, id.leg, id.media, unusable);
 		rc = ks_fail(q, w, unusable);
-	} else if (ks_push(ks, &id, "in", &c, err, sizeof(err)) == -1)
+	} else if (ks_push(ks, node, &id, "in", &c, err, sizeof(err)) == -1)
 		rc = ks_fail(q, w, err);
 	else {
 		log_info("[%s] leg %s media %u: SRTP in %s (peer's tag %u)%s%s"
@@ -668,21 +736,57 @@ ks_op_forget(struct keyd_sdes *ks, const struct ipc_r *q, struct ipc_w *w)
 /* ---- the service ----------------------------------------------------- */
 
 struct keyd_sdes *
-keyd_sdes_new(const char *relayd_ctl, int timeout_ms,
+keyd_sdes_new_nodes(const struct node_addr *nodes, size_t n, int timeout_ms,
     const struct keyd_kek *kek)
 {
 	struct keyd_sdes	*ks;
+	size_t			 i;
 
-	if (kek == NULL || (ks = calloc(1, sizeof(*ks))) == NULL)
+	if (kek == NULL || n == 0 || n > NODES_MAX ||
+	    (ks = calloc(1, sizeof(*ks))) == NULL)
 		return NULL;
 	ks->kek = kek;
-	if (RAND_bytes(ks->hkey, sizeof(ks->hkey)) != 1 ||
-	    (ks->relayd = ipc_client_new(relayd_ctl)) == NULL) {
-		free(ks);
+	ks->timeout_ms = timeout_ms > 0 ? timeout_ms : 1;
+	if (RAND_bytes(ks->hkey, sizeof(ks->hkey)) != 1) {
+		keyd_sdes_destroy(&ks);
 		return NULL;
 	}
-	ks->timeout_ms = timeout_ms > 0 ? timeout_ms : 1;
+	for (i = 0; i < n; i++) {
+		memcpy(ks->nodes[i].id, nodes[i].id, sizeof(nodes[i].id));
+		ks->nodes[i].id[sizeof(ks->nodes[i].id) - 1] = '\0';
+		if ((ks->nodes[i].relayd = ipc_client_new(nodes[i].ctl)) ==
+		    NULL) {
+			keyd_sdes_destroy(&ks);
+			return NULL;
+		}
+		ks->nnodes++;
+	}
 	return ks;
+}
+
+struct keyd_sdes *
+keyd_sdes_new(const char *relayd_ctl, int timeout_ms,
+    const struct keyd_kek *kek)
+{
+	struct node_addr	 a;
+
+	memset(&a, 0, sizeof(a));
+	if (strlen(relayd_ctl) >= sizeof(a.ctl))
+		return NULL;
+	strcpy(a.ctl, relayd_ctl);
+	return keyd_sdes_new_nodes(&a, 1, timeout_ms, kek);
+}
+
+size_t
+keyd_sdes_nodes(const struct keyd_sdes *ks)
+{
+	return ks->nnodes;
+}
+
+const char *
+keyd_sdes_node_id(const struct keyd_sdes *ks, size_t i)
+{
+	return ks->nodes[i].id;
 }
 
 void
@@ -699,7 +803,8 @@ keyd_sdes_destroy(struct keyd_sdes **sp)
 			next = s->next;
 			ks_set_free(s);
 		}
-	ipc_client_destroy(&ks->relayd);
+	for (i = 0; i < ks->nnodes; i++)
+		ipc_client_destroy(&ks->nodes[i].relayd);
 	explicit_bzero(ks, sizeof(*ks));
 	free(ks);
 	*sp = NULL;
@@ -745,9 +850,13 @@ keyd_sdes_request(struct keyd_sdes *ks, const struct ipc_r *q,
 void
 keyd_sdes_batch_begin(struct keyd_sdes *ks)
 {
+	size_t	 i;
+
 	ks->batching = 1;
 	ks->npend = 0;
 	ks->req = 0;
+	for (i = 0; i < ks->nnodes; i++)
+		ks->nodes[i].unsent = 0;
 }
 
 void
@@ -756,40 +865,64 @@ keyd_sdes_batch_req(struct keyd_sdes *ks, size_t req)
 	ks->req = req;
 }
 
+/* Least wait for a node's replies once the batch's deadline passed:
+ * replies that came while keyd waited for another node are queued, and
+ * reading them takes far less; 0 would not read them at all. */
+#define KS_WAIT_QUEUED_MS	10
+
 size_t
 keyd_sdes_batch_end(struct keyd_sdes *ks, void (*failed)(void *, size_t req,
     const char *err), void *arg)
 {
 	struct ipc_r	 r[KEYD_SDES_BATCH_PUSHES];
 	uint64_t	 ids[KEYD_SDES_BATCH_PUSHES];
+	size_t		 at[KEYD_SDES_BATCH_PUSHES];
 	struct ks_pending *p;
 	char		 err[300];
-	size_t		 i, nfail = 0;
+	size_t		 i, k, m, nfail = 0;
+	int64_t		 deadline, left;
 
 	ks->batching = 0;
 	if (ks->npend == 0)
 		return 0;
-	for (i = 0; i < ks->npend; i++)
-		ids[i] = ks->pend[i].rid;
-	(void)ipc_client_wait(ks->relayd, ids, ks->npend, ks->timeout_ms, r);
-	for (i = 0; i < ks->npend; i++) {
-		p = &ks->pend[i];
-		if (r[i].root == NULL) {
-			log_warnx("[%s] srtp_set to relayd: %s", p->id.call,
-			    r[i].error);
-			snprintf(err, sizeof(err), "relayd unavailable");
-		} else if (!r[i].ok) {
-			log_warnx("[%s] srtp_set leg %s media %u %s refused by "
-			    "relayd: %s", p->id.call, p->id.leg, p->id.media,
-			    p->dir, r[i].error);
-			snprintf(err, sizeof(err), "relayd: %s", r[i].error);
-		} else {
-			ipc_r_free(&r[i]);
+	/* one wait per node pushed to, all within one deadline: a dead
+	 * node costs the batch one deadline, not one per node */
+	deadline = zclock_mono() + ks->timeout_ms;
+	for (k = 0; k < ks->nnodes; k++) {
+		for (i = m = 0; i < ks->npend; i++)
+			if (ks->pend[i].node == k) {
+				at[m] = i;
+				ids[m++] = ks->pend[i].rid;
+			}
+		if (m == 0)
 			continue;
+		left = deadline - zclock_mono();
+		(void)ipc_client_wait(ks->nodes[k].relayd, ids, m,
+		    left > KS_WAIT_QUEUED_MS ? (int)left : KS_WAIT_QUEUED_MS,
+		    r);
+		for (i = 0; i < m; i++) {
+			p = &ks->pend[at[i]];
+			if (r[i].root == NULL) {
+				log_warnx("[%s] srtp_set to relay node %s: %s",
+				    p->id.call, ks_node_name(ks, k),
+				    r[i].error);
+				snprintf(err, sizeof(err),
+				    "relayd unavailable");
+			} else if (!r[i].ok) {
+				log_warnx("[%s] srtp_set leg %s media %u %s "
+				    "refused by relay node %s: %s", p->id.call,
+				    p->id.leg, p->id.media, p->dir,
+				    ks_node_name(ks, k), r[i].error);
+				snprintf(err, sizeof(err), "relayd: %s",
+				    r[i].error);
+			} else {
+				ipc_r_free(&r[i]);
+				continue;
+			}
+			nfail++;
+			failed(arg, p->req, err);
+			ipc_r_free(&r[i]);
 		}
-		nfail++;
-		failed(arg, p->req, err);
-		ipc_r_free(&r[i]);
 	}
 	ks->npend = 0;
 	return nfail;

@@ -24,6 +24,13 @@
  * call-id under a per-process random SipHash key, as SIP Call-IDs are
  * chosen by the callers.
  *
+ * Relay nodes: with several relayd nodes ([ctld] relay_nodes,
+ * libcommon/nodes.h) a call's keys go to the node that holds its media,
+ * which ctld names in the request's `node`; without one they go to the
+ * first node.  keyd has one relayd client per node, made at creation
+ * (before keyd confines itself); a node keyd does not know is refused
+ * ("unknown relay node"), never guessed: relayd would not know the call.
+ *
  * keyd is single-threaded: the store is owned by its loop.  A push to
  * relayd waits at most the deadline given at creation; relayd down makes
  * the op fail with "relayd unavailable", never hang.
@@ -34,6 +41,7 @@
 #include <stddef.h>
 
 #include "libcommon/ipc.h"
+#include "libcommon/nodes.h"
 
 struct keyd_kek;
 
@@ -47,12 +55,20 @@ struct keyd_kek;
 
 struct keyd_sdes;
 
-/* A service pushing keys to relayd's ROUTER at relayd_ctl, waiting at most
+/* A service pushing keys to the relay nodes nodes[0..n) (1..NODES_MAX;
+ * their ROUTERs, ctl; the first is the default), waiting at most
  * timeout_ms for each push; each key pushed also goes out wrapped under
  * kek (kek.h; borrowed: it must outlive the service).  Owned by the
  * caller; NULL on failure. */
+struct keyd_sdes *keyd_sdes_new_nodes(const struct node_addr *nodes,
+	    size_t n, int timeout_ms, const struct keyd_kek *kek);
+/* The same with the one unnamed node at relayd_ctl: a request naming a
+ * node other than "" is refused. */
 struct keyd_sdes *keyd_sdes_new(const char *relayd_ctl, int timeout_ms,
 	    const struct keyd_kek *kek);
+/* Relay nodes of the service, and the id of node i. */
+size_t	keyd_sdes_nodes(const struct keyd_sdes *);
+const char *keyd_sdes_node_id(const struct keyd_sdes *, size_t i);
 /* Wipes every key set and frees them; NULLs *sp. */
 void	keyd_sdes_destroy(struct keyd_sdes **sp);
 void	keyd_sdes_set_timeout(struct keyd_sdes *, int timeout_ms);
@@ -73,13 +89,16 @@ int	keyd_sdes_request(struct keyd_sdes *, const struct ipc_r *q,
 /*
  * Batches: between _begin and _end, the srtp_set pushes the requests make
  * are sent at once and their replies read together at _end, so a batch of
- * requests waits for relayd once instead of once per push.  A request's
+ * requests waits for relayd once instead of once per push (with several
+ * relay nodes, once per node pushed to, within one deadline in all).  A request's
  * reply is then only valid if _end did not call failed(arg, req, err) for
  * it (req: the number given to _batch_req before serving it); the caller
  * replaces it with an error reply then.  The keys the request stored stay
  * until ctld's sdes_forget, as when ctld gives up on the call.  A push
  * that cannot be sent at all fails its request at once, as outside a
- * batch.  _end returns the number of failed pushes.
+ * batch, and so do the batch's later pushes to that node (each would
+ * wait out the deadline again).  _end returns the number of failed
+ * pushes.
  */
 void	keyd_sdes_batch_begin(struct keyd_sdes *);
 void	keyd_sdes_batch_req(struct keyd_sdes *, size_t req);

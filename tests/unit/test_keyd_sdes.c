@@ -5,7 +5,10 @@
  * ok (or the error the test sets).  Offers give parseable lines with
  * distinct keys and are idempotent; select, answer and remote push the
  * right key in the right direction; malformed lines push nothing;
- * forget wipes; relayd absent fails within the deadline.
+ * forget wipes; relayd absent fails within the deadline.  With two relay
+ * nodes (a second stand-in relayd), each push goes to the node the
+ * request names, alone and in a batch of mixed nodes, and an unknown
+ * node is refused without a push.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,12 +21,14 @@
 
 #include "libcommon/config.h"
 #include "libcommon/ipc.h"
+#include "libcommon/nodes.h"
 #include "libcommon/sdes.h"
 #include "keyd/ctl.h"
 #include "keyd/kek.h"
 #include "keyd/sdes.h"
 
 #define RELAYD_EP	"inproc://test-keyd-sdes-relayd"
+#define RELAYD_B_EP	"inproc://test-keyd-sdes-relayd-b"
 #define MAX_PUSHES	16
 
 /* One srtp_set as the stand-in relayd received it. */
@@ -41,7 +46,8 @@ struct push {
 static struct config	 cfg;
 static struct keyd_kek	 kek;
 
-static struct {
+/* A stand-in relayd: a ROUTER served by its own thread. */
+struct fake_relayd {
 	pthread_mutex_t	 mtx;
 	struct push	 p[MAX_PUSHES];
 	int		 n;
@@ -49,7 +55,12 @@ static struct {
 	volatile int	 stop;
 	zsock_t		*router;
 	pthread_t	 th;
-} relayd = { .mtx = PTHREAD_MUTEX_INITIALIZER };
+};
+
+/* relayd: the first (default) node; relayd_b: the second node of the
+ * relay node tests. */
+static struct fake_relayd relayd = { .mtx = PTHREAD_MUTEX_INITIALIZER };
+static struct fake_relayd relayd_b = { .mtx = PTHREAD_MUTEX_INITIALIZER };
 
 /* 1 when a message waits on s within ms, else 0 or -1. */
 static int
@@ -69,12 +80,12 @@ relayd_main(void *arg)
 	struct push	 p;
 	const void	*key;
 	size_t		 len;
+	struct fake_relayd *f = arg;
 
-	(void)arg;
-	while (!relayd.stop) {
-		if (wait_in(relayd.router, 50) <= 0)
+	while (!f->stop) {
+		if (wait_in(f->router, 50) <= 0)
 			continue;
-		if (ipc_router_recv(relayd.router, &ident, &msg) == -1)
+		if (ipc_router_recv(f->router, &ident, &msg) == -1)
 			continue;
 		memset(&p, 0, sizeof(p));
 		ipc_w_init(&w);
@@ -111,13 +122,13 @@ relayd_main(void *arg)
 				memcpy(p.wrapped, key, len);
 				p.wrapped_len = len;
 			}
-			pthread_mutex_lock(&relayd.mtx);
-			if (relayd.n < MAX_PUSHES)
-				relayd.p[relayd.n++] = p;
-			ipc_w_reply(&w, q.op, q.id, relayd.error[0] == '\0',
-			    relayd.error, 0);
-			pthread_mutex_unlock(&relayd.mtx);
-			ipc_router_send(relayd.router, ident, &w);
+			pthread_mutex_lock(&f->mtx);
+			if (f->n < MAX_PUSHES)
+				f->p[f->n++] = p;
+			ipc_w_reply(&w, q.op, q.id, f->error[0] == '\0',
+			    f->error, 0);
+			pthread_mutex_unlock(&f->mtx);
+			ipc_router_send(f->router, ident, &w);
 		}
 		ipc_r_free(&q);
 		ipc_w_free(&w);
@@ -137,58 +148,72 @@ setup(void **state)
 	if (config_load(&cfg, NULL, err, sizeof(err)) == -1 ||
 	    keyd_kek_generate(&kek) == -1)
 		return -1;
-	if ((relayd.router = ipc_bind(ZMQ_ROUTER, RELAYD_EP)) == NULL)
+	if ((relayd.router = ipc_bind(ZMQ_ROUTER, RELAYD_EP)) == NULL ||
+	    (relayd_b.router = ipc_bind(ZMQ_ROUTER, RELAYD_B_EP)) == NULL)
 		return -1;
-	return pthread_create(&relayd.th, NULL, relayd_main, NULL);
+	if (pthread_create(&relayd.th, NULL, relayd_main, &relayd) != 0)
+		return -1;
+	return pthread_create(&relayd_b.th, NULL, relayd_main, &relayd_b);
 }
 
 static int
 teardown(void **state)
 {
 	(void)state;
-	relayd.stop = 1;
+	relayd.stop = relayd_b.stop = 1;
 	pthread_join(relayd.th, NULL);
+	pthread_join(relayd_b.th, NULL);
 	zsock_destroy(&relayd.router);
+	zsock_destroy(&relayd_b.router);
 	keyd_kek_wipe(&kek);
 	return 0;
 }
 
-/* Forgets the pushes seen so far; e: relayd's error, NULL answers ok. */
+/* Forgets the pushes f saw so far; e: its error, NULL answers ok. */
+static void
+fake_reset(struct fake_relayd *f, const char *e)
+{
+	pthread_mutex_lock(&f->mtx);
+	f->n = 0;
+	memset(f->p, 0, sizeof(f->p));
+	snprintf(f->error, sizeof(f->error), "%s", e ? e : "");
+	pthread_mutex_unlock(&f->mtx);
+}
+
+/* Push i of f into *out (when f had it); returns how many f had. */
+static int
+fake_push(struct fake_relayd *f, int i, struct push *out)
+{
+	int	 n;
+
+	pthread_mutex_lock(&f->mtx);
+	n = f->n;
+	if (i >= 0 && i < n && out != NULL)
+		*out = f->p[i];
+	pthread_mutex_unlock(&f->mtx);
+	return n;
+}
+
 static void
 relayd_reset(const char *e)
 {
-	pthread_mutex_lock(&relayd.mtx);
-	relayd.n = 0;
-	memset(relayd.p, 0, sizeof(relayd.p));
-	snprintf(relayd.error, sizeof(relayd.error), "%s", e ? e : "");
-	pthread_mutex_unlock(&relayd.mtx);
+	fake_reset(&relayd, e);
+	fake_reset(&relayd_b, NULL);
 }
 
 static int
 relayd_npushes(struct push *first)
 {
-	int	 n;
-
-	pthread_mutex_lock(&relayd.mtx);
-	n = relayd.n;
-	if (n > 0 && first != NULL)
-		*first = relayd.p[0];
-	pthread_mutex_unlock(&relayd.mtx);
-	return n;
+	return fake_push(&relayd, 0, first);
 }
 
 /* The last push; returns how many there were. */
 static int
 relayd_last(struct push *last)
 {
-	int	 n;
+	int	 n = fake_push(&relayd, -1, NULL);
 
-	pthread_mutex_lock(&relayd.mtx);
-	n = relayd.n;
-	if (n > 0)
-		*last = relayd.p[n - 1];
-	pthread_mutex_unlock(&relayd.mtx);
-	return n;
+	return fake_push(&relayd, n - 1, last);
 }
 
 static void
@@ -1021,6 +1046,249 @@ test_wrapped(void **state)
 	keyd_down(&k);
 }
 
+/* Two relay nodes, "nA" (the default) and "nB": each push goes to the
+ * node the request names in `node` (absent or "": the first); a batch
+ * with requests for both nodes pushes to each and waits for both; an
+ * unknown or ill-typed node is refused and pushes nothing. */
+static void
+test_nodes(void **state)
+{
+	struct node_addr	 na[2];
+	struct keyd		 k;
+	struct sdes_crypto	 c[SDES_NSUITES], rc;
+	char			 l[SDES_NSUITES][256], err[256];
+	struct ipc_w		 q, w[4];
+	struct ipc_r		 r;
+	struct push		 p;
+	struct buf		 b;
+	int			 nfailed = 0, i;
+	int64_t			 t0;
+
+	(void)state;
+	relayd_reset(NULL);
+	memset(na, 0, sizeof(na));
+	snprintf(na[0].id, sizeof(na[0].id), "nA");
+	snprintf(na[0].ctl, sizeof(na[0].ctl), "%s", RELAYD_EP);
+	snprintf(na[1].id, sizeof(na[1].id), "nB");
+	snprintf(na[1].ctl, sizeof(na[1].ctl), "%s", RELAYD_B_EP);
+	keyd_init(&k, &cfg);
+	k.kek = &kek;
+	assert_null(keyd_sdes_new_nodes(na, 0, 1000, &kek));
+	assert_non_null(k.sdes = keyd_sdes_new_nodes(na, 2, 1000, &kek));
+	assert_int_equal(keyd_sdes_nodes(k.sdes), 2);
+	assert_string_equal(keyd_sdes_node_id(k.sdes, 1), "nB");
+
+	/* select on nB: pushed to nB only */
+	offer(&k, "call-n", "A", 1, NULL, 0, c, l, SDES_NSUITES);
+	begin(&q, IPC_OP_SDES_SELECT, 5, "call-n", "A", 1);
+	ipc_w_uint(&q, "tag", 1);
+	ipc_w_str(&q, "node", "nB");
+	ask(&k, &q, &w[0], &r);
+	assert_true(r.ok);
+	done(&w[0], &r);
+	assert_int_equal(fake_push(&relayd, 0, NULL), 0);
+	assert_int_equal(fake_push(&relayd_b, 0, &p), 1);
+	assert_string_equal(p.call, "call-n");
+	assert_string_equal(p.dir, "out");
+	assert_memory_equal(p.key, c[0].key, c[0].key_len);
+	assert_push_unwraps(&k, &p);
+
+	/* remote without a node: the first node; "" too */
+	assert_true(do_remote(&k, "call-n", "B", 1, "1 AES_CM_128_HMAC_SHA1_80 "
+	    "inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz", err,
+	    sizeof(err)));
+	assert_int_equal(fake_push(&relayd, 0, &p), 1);
+	assert_string_equal(p.dir, "in");
+	begin(&q, IPC_OP_SDES_ANSWER, 6, "call-n", "C", 1);
+	ipc_w_str(&q, "suite", "AES_CM_128_HMAC_SHA1_80");
+	ipc_w_uint(&q, "tag", 1);
+	ipc_w_str(&q, "node", "");
+	ask(&k, &q, &w[0], &r);
+	assert_true(r.ok);
+	done(&w[0], &r);
+	assert_int_equal(fake_push(&relayd, 1, &p), 2);
+	assert_string_equal(p.leg, "C");
+	assert_int_equal(fake_push(&relayd_b, 0, NULL), 1);
+
+	/* answer on nB, then the node named explicitly as nA */
+	begin(&q, IPC_OP_SDES_ANSWER, 6, "call-n", "D", 1);
+	ipc_w_str(&q, "suite", "AES_CM_128_HMAC_SHA1_32");
+	ipc_w_uint(&q, "tag", 2);
+	ipc_w_str(&q, "node", "nB");
+	ask(&k, &q, &w[0], &r);
+	assert_true(r.ok);
+	done(&w[0], &r);
+	assert_int_equal(fake_push(&relayd_b, 1, &p), 2);
+	assert_string_equal(p.leg, "D");
+	assert_string_equal(p.profile, "AES_CM_128_HMAC_SHA1_32");
+	assert_push_unwraps(&k, &p);
+	begin(&q, IPC_OP_SDES_ANSWER, 6, "call-n", "E", 1);
+	ipc_w_str(&q, "suite", "AES_CM_128_HMAC_SHA1_32");
+	ipc_w_uint(&q, "tag", 2);
+	ipc_w_str(&q, "node", "nA");
+	ask(&k, &q, &w[0], &r);
+	assert_true(r.ok);
+	done(&w[0], &r);
+	assert_int_equal(fake_push(&relayd, 2, &p), 3);
+	assert_string_equal(p.leg, "E");
+	assert_int_equal(fake_push(&relayd_b, 0, NULL), 2);
+
+	/* an unknown node: refused, nothing pushed, nothing stored; an
+	 * ill-typed one is a bad field */
+	relayd_reset(NULL);
+	begin(&q, IPC_OP_SDES_ANSWER, 6, "call-n", "F", 1);
+	ipc_w_str(&q, "suite", "AES_CM_128_HMAC_SHA1_80");
+	ipc_w_uint(&q, "tag", 1);
+	ipc_w_str(&q, "node", "nC");
+	ask(&k, &q, &w[0], &r);
+	assert_false(r.ok);
+	assert_string_equal(r.error, "unknown relay node");
+	done(&w[0], &r);
+	begin(&q, IPC_OP_SDES_SELECT, 5, "call-n", "A", 1);
+	ipc_w_uint(&q, "tag", 1);
+	ipc_w_str(&q, "node", "nA-and-more");
+	ask(&k, &q, &w[0], &r);
+	assert_false(r.ok);
+	assert_string_equal(r.error, "unknown relay node");
+	done(&w[0], &r);
+	begin(&q, IPC_OP_SDES_REMOTE, 5, "call-n", "B", 1);
+	ipc_w_str(&q, "line", "1 AES_CM_128_HMAC_SHA1_80 "
+	    "inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz");
+	ipc_w_str(&q, "node", "nc");
+	ask(&k, &q, &w[0], &r);
+	assert_false(r.ok);
+	assert_string_equal(r.error, "unknown relay node");
+	done(&w[0], &r);
+	assert_int_equal(k.dropped[KEYD_DROP_BAD_FIELD], 0);
+	begin(&q, IPC_OP_SDES_SELECT, 5, "call-n", "A", 1);
+	ipc_w_uint(&q, "tag", 1);
+	ipc_w_uint(&q, "node", 2);
+	ask(&k, &q, &w[0], &r);
+	assert_false(r.ok);
+	done(&w[0], &r);
+	assert_int_equal(k.dropped[KEYD_DROP_BAD_FIELD], 1);
+	assert_int_equal(fake_push(&relayd, 0, NULL), 0);
+	assert_int_equal(fake_push(&relayd_b, 0, NULL), 0);
+	assert_int_equal(keyd_sdes_count(k.sdes), 4);	/* legs A, C, D, E */
+
+	/* a batch of mixed nodes: select on nB, remote on nA, answer on
+	 * nB, remote on nB; each node gets its own, in order */
+	offer(&k, "call-nb", "A", 1, NULL, 0, c, l, SDES_NSUITES);
+	assert_int_equal(sdes_keygen(&rc, SDES_AEAD_AES_128_GCM, 9), 0);
+	buf_init(&b);
+	assert_int_equal(sdes_format(&b, &rc), 0);
+	keyd_sdes_batch_begin(k.sdes);
+	for (i = 0; i < 4; i++) {
+		keyd_sdes_batch_req(k.sdes, (size_t)i);
+		switch (i) {
+		case 0:
+			begin(&q, IPC_OP_SDES_SELECT, 5, "call-nb", "A", 1);
+			ipc_w_uint(&q, "tag", 1);
+			ipc_w_str(&q, "node", "nB");
+			break;
+		case 1:
+			begin(&q, IPC_OP_SDES_REMOTE, 5, "call-nb", "A", 1);
+			ipc_w_strn(&q, "line", b.p + 9, b.len - 9);
+			ipc_w_str(&q, "node", "nA");
+			break;
+		case 2:
+			begin(&q, IPC_OP_SDES_ANSWER, 6, "call-nb", "B", 1);
+			ipc_w_str(&q, "suite", "AES_CM_128_HMAC_SHA1_80");
+			ipc_w_uint(&q, "tag", 3);
+			ipc_w_str(&q, "node", "nB");
+			break;
+		default:
+			begin(&q, IPC_OP_SDES_REMOTE, 5, "call-nb", "B", 1);
+			ipc_w_strn(&q, "line", b.p + 9, b.len - 9);
+			ipc_w_str(&q, "node", "nB");
+			break;
+		}
+		ipc_w_init(&w[i]);
+		assert_int_equal(keyd_request(&k, q.sb.data, q.sb.size, &w[i]),
+		    1);
+		ipc_w_free(&q);
+	}
+	assert_int_equal(keyd_sdes_batch_end(k.sdes, failed_cb, &nfailed), 0);
+	assert_int_equal(nfailed, 0);
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(ipc_r_parse(&r, w[i].sb.data, w[i].sb.size),
+		    0);
+		assert_true(r.ok);
+		ipc_r_free(&r);
+		ipc_w_free(&w[i]);
+	}
+	assert_int_equal(fake_push(&relayd, 0, &p), 1);
+	assert_string_equal(p.call, "call-nb");
+	assert_string_equal(p.dir, "in");
+	assert_memory_equal(p.key, rc.key, rc.key_len);
+	assert_int_equal(fake_push(&relayd_b, 0, &p), 3);
+	assert_string_equal(p.leg, "A");
+	assert_string_equal(p.dir, "out");
+	assert_memory_equal(p.key, c[0].key, c[0].key_len);
+	assert_push_unwraps(&k, &p);
+	(void)fake_push(&relayd_b, 1, &p);
+	assert_string_equal(p.leg, "B");
+	assert_string_equal(p.dir, "out");
+	(void)fake_push(&relayd_b, 2, &p);
+	assert_string_equal(p.leg, "B");
+	assert_string_equal(p.dir, "in");
+
+	/* a batch where one node fails: only its requests fail */
+	relayd_reset(NULL);
+	fake_reset(&relayd_b, "unknown call");
+	keyd_sdes_batch_begin(k.sdes);
+	for (i = 0; i < 2; i++) {
+		keyd_sdes_batch_req(k.sdes, (size_t)i);
+		begin(&q, IPC_OP_SDES_REMOTE, 5, "call-nb", "A", 1);
+		ipc_w_strn(&q, "line", b.p + 9, b.len - 9);
+		ipc_w_str(&q, "node", i == 0 ? "nB" : "nA");
+		ipc_w_init(&w[i]);
+		assert_int_equal(keyd_request(&k, q.sb.data, q.sb.size, &w[i]),
+		    1);
+		ipc_w_free(&q);
+		ipc_w_free(&w[i]);
+	}
+	nfailed = 0;
+	assert_int_equal(keyd_sdes_batch_end(k.sdes, failed_cb, &nfailed), 1);
+	assert_int_equal(nfailed, 1);
+	assert_int_equal(fake_push(&relayd, 0, NULL), 1);
+	assert_int_equal(fake_push(&relayd_b, 0, NULL), 1);
+	keyd_down(&k);
+
+	/* a node that does not answer (the default one, waited for first)
+	 * costs a batch one deadline in all: the other node's pushes,
+	 * answered meanwhile, still succeed */
+	snprintf(na[0].ctl, sizeof(na[0].ctl), "inproc://test-keyd-sdes-none");
+	assert_non_null(k.sdes = keyd_sdes_new_nodes(na, 2, 300, &kek));
+	relayd_reset(NULL);
+	offer(&k, "call-nd", "A", 1, NULL, 0, c, l, SDES_NSUITES);
+	t0 = zclock_mono();
+	keyd_sdes_batch_begin(k.sdes);
+	for (i = 0; i < 4; i++) {
+		keyd_sdes_batch_req(k.sdes, (size_t)i);
+		begin(&q, IPC_OP_SDES_REMOTE, 5, "call-nd", i < 2 ? "A" : "B",
+		    1);
+		ipc_w_strn(&q, "line", b.p + 9, b.len - 9);
+		ipc_w_str(&q, "node", i % 2 == 0 ? "nA" : "nB");
+		ipc_w_init(&w[i]);
+		assert_int_equal(keyd_request(&k, q.sb.data, q.sb.size, &w[i]),
+		    1);
+		ipc_w_free(&q);
+		ipc_w_free(&w[i]);
+	}
+	nfailed = 0;
+	assert_int_equal(keyd_sdes_batch_end(k.sdes, failed_cb, &nfailed), 2);
+	assert_int_equal(nfailed, 2);
+	assert_true(zclock_mono() - t0 < 300 + 250);
+	assert_int_equal(fake_push(&relayd_b, 0, NULL), 2);
+	assert_int_equal(fake_push(&relayd, 0, NULL), 0);
+
+	buf_wipe(&b);
+	sdes_crypto_wipe(&rc);
+	wipe_all(c, SDES_NSUITES);
+	keyd_down(&k);
+}
+
 int
 main(void)
 {
@@ -1036,6 +1304,7 @@ main(void)
 		cmocka_unit_test(test_session_params),
 		cmocka_unit_test(test_limit),
 		cmocka_unit_test(test_wrapped),
+		cmocka_unit_test(test_nodes),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
