@@ -166,7 +166,7 @@ keyd_kek_load(struct keyd_kek *k, const char *path, char *err,
 		return -1;
 	}
 	for (tries = 0;; tries++) {
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1)
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) != -1)
 			break;
 		if (errno != ENOENT || tries > 0) {
 			snprintf(err, errlen, "%s: %s", path, strerror(errno));
@@ -180,6 +180,9 @@ keyd_kek_load(struct keyd_kek *k, const char *path, char *err,
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 	else if (!S_ISREG(st.st_mode))
 		snprintf(err, errlen, "%s: not a regular file", path);
+	else if (st.st_uid != geteuid())
+		snprintf(err, errlen, "%s: owned by uid %u, not keyd's %u",
+		    path, (unsigned)st.st_uid, (unsigned)geteuid());
 	else if ((st.st_mode & 077) != 0)
 		snprintf(err, errlen, "%s: mode %04o: group or others have "
 		    "access to the KEK (chmod 600 it, or remove it to make a "

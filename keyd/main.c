@@ -136,8 +136,15 @@ keyd_kek_setup(const struct config *cfg, struct keyd_kek *kek)
 	sdes_crypto_wipe(&c);
 	sdes_crypto_wipe(&back);
 	buf_free(&blob);
-	log_info("key-wrapping key %s %s (%s)", kek->idhex,
-	    rc == 1 ? "created" : "loaded", cfg->kek_file);
+	if (rc == 1)
+		/* the first start, or the file was lost: then the SRTP keys
+		 * Redis holds wrapped under the old one are lost with it */
+		log_warnx("key-wrapping key %s created (%s): keys wrapped "
+		    "under any earlier key cannot be unwrapped", kek->idhex,
+		    cfg->kek_file);
+	else
+		log_info("key-wrapping key %s loaded (%s)", kek->idhex,
+		    cfg->kek_file);
 }
 
 int

@@ -146,6 +146,13 @@ privsep_confine(const struct config *cfg, const char *daemon,
 	uid_t			 uid;
 	gid_t			 gid;
 
+	/*
+	 * No core dumps and no ptrace by other processes of the same user:
+	 * relayd and ctld hold SRTP keys in memory, keyd the key-wrapping
+	 * key.  First, so that it holds unconfined too.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		log_warn("PR_SET_DUMPABLE");
 	if (geteuid() != 0) {
 		log_info("%s: not started as root: skipping chroot, user "
 		    "change and seccomp", daemon);

@@ -312,6 +312,20 @@ test_file_refused(void **state)
 	assert_int_equal(keyd_kek_load(&k, path, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "not a regular file"));
 	rmdir(path);
+	/* a symbolic link, even to a good KEK, is not followed */
+	{
+		char	 target[128];
+
+		path_in(target, sizeof(target), "target.kek");
+		write_file(target, data, 32, 0600);
+		path_in(path, sizeof(path), "link.kek");
+		assert_int_equal(symlink(target, path), 0);
+		assert_int_equal(keyd_kek_load(&k, path, err, sizeof(err)),
+		    -1);
+		assert_non_null(strstr(err, path));
+		unlink(path);
+		unlink(target);
+	}
 }
 
 int
