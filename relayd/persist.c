@@ -148,10 +148,11 @@ persist_pack_srtp(msgpack_packer *pk, const struct relay_srtp *x)
 	ipc_pack_str(pk, "r");
 	msgpack_pack_array(pk, n);
 	for (i = 0; i < n; i++) {
-		msgpack_pack_array(pk, 3);
+		msgpack_pack_array(pk, 4);
 		msgpack_pack_uint32(pk, roc[i].ssrc);
 		msgpack_pack_uint32(pk, roc[i].roc);
 		msgpack_pack_uint16(pk, roc[i].seq);
+		msgpack_pack_uint32(pk, roc[i].rtcp);
 	}
 }
 
@@ -468,7 +469,7 @@ persist_key_make(struct persist_key *pk, const struct ipc_r *q, char *err,
 	char				 suite[64];
 	const void			*key;
 	size_t				 keylen, n = 0, i;
-	uint64_t			 v[3];
+	uint64_t			 v[4];
 	int				 si, ue = 0, uec = 0, ua = 0, rc = -1;
 
 	memset(&k, 0, sizeof(k));
@@ -495,17 +496,23 @@ persist_key_make(struct persist_key *pk, const struct ipc_r *q, char *err,
 		for (i = 0; i < ra->size && n < SRTPX_MAX_SSRC; i++) {
 			const msgpack_object *e = &ra->ptr[i];
 
+			/* [ssrc, roc, seq] or, since the SRTCP index is
+			 * kept, [ssrc, roc, seq, rtcp] */
+			v[3] = 0;
 			if (e->type != MSGPACK_OBJECT_ARRAY ||
-			    e->via.array.size != 3 ||
+			    e->via.array.size < 3 ||
 			    ipc_obj_uint(&e->via.array.ptr[0], &v[0]) == -1 ||
 			    ipc_obj_uint(&e->via.array.ptr[1], &v[1]) == -1 ||
 			    ipc_obj_uint(&e->via.array.ptr[2], &v[2]) == -1 ||
+			    (e->via.array.size > 3 &&
+			    ipc_obj_uint(&e->via.array.ptr[3], &v[3]) == -1) ||
 			    v[0] > UINT32_MAX || v[1] > UINT32_MAX ||
-			    v[2] > UINT16_MAX)
+			    v[2] > UINT16_MAX || v[3] > INT32_MAX)
 				continue;
 			roc[n].ssrc = (uint32_t)v[0];
 			roc[n].roc = (uint32_t)v[1];
 			roc[n].seq = (uint16_t)v[2];
+			roc[n].rtcp = (uint32_t)v[3];
 			n++;
 		}
 	if ((pk->srtp.x = srtpx_restore(&k, pk->dir == RELAY_SRTP_IN, roc, n,

@@ -27,7 +27,12 @@ struct srtpx {
 	int		 inbound;
 	uint32_t	 ssrc[SRTPX_MAX_SSRC];	/* RTP SSRCs seen, for rekey */
 	uint16_t	 seq[SRTPX_MAX_SSRC];	/* highest RTP seq of each */
+	uint32_t	 rtcp[SRTPX_MAX_SSRC];	/* SRTCP protected, each */
 	size_t		 nssrc;
+	/* restored outbound SSRCs whose SRTCP index must first move past
+	 * the saved one (srtpx_rtcp_skip) */
+	struct srtpx_roc rskip[SRTPX_MAX_SSRC];
+	size_t		 nrskip;
 	/* restored streams whose first packet must still fix the ROC */
 	struct srtpx_roc pend[SRTPX_MAX_SSRC];
 	size_t		 npend;
@@ -233,6 +238,7 @@ srtpx_rocs(const struct srtpx *x, struct srtpx_roc *r)
 			continue;	/* never carried a packet */
 		r[n].ssrc = x->ssrc[i];
 		r[n].seq = x->seq[i];
+		r[n].rtcp = x->rtcp[i];
 		n++;
 	}
 	return n;
@@ -276,9 +282,14 @@ srtpx_restore(const struct srtpx_key *k, int inbound,
 	x->profile = k->profile;
 	x->inbound = inbound;
 	for (i = 0; i < n; i++) {
-		x->ssrc[i] = x->pend[i].ssrc = r[i].ssrc;
+		x->ssrc[i] = r[i].ssrc;
 		x->seq[i] = r[i].seq;
+		x->rtcp[i] = r[i].rtcp;
 		x->pend[i] = r[i];
+		/* even at a saved 0: up to SRTPX_RTCP_SAVE - 1 packets may
+		 * have gone since the last save */
+		if (!inbound)
+			x->rskip[x->nrskip++] = r[i];
 	}
 	x->nssrc = x->npend = n;
 	return x;
@@ -357,6 +368,17 @@ srtpx_note_seq(struct srtpx *x, size_t i, uint16_t seq, int fresh)
 	x->seq[i] = seq;
 }
 
+/* An SRTCP packet protected (outbound) or accepted: the outbound count
+ * is the SRTCP index, saved every SRTPX_RTCP_SAVE packets. */
+static void
+srtpx_note_rtcp(struct srtpx *x, size_t i)
+{
+	if (x->inbound)
+		return;
+	if (++x->rtcp[i] % SRTPX_RTCP_SAVE == 0)
+		__atomic_store_n(&x->dirty, 1, __ATOMIC_RELAXED);
+}
+
 static void
 srtpx_admit(struct srtpx *x, const void *pkt, int len, int rtcp)
 {
@@ -373,17 +395,23 @@ srtpx_admit(struct srtpx *x, const void *pkt, int len, int rtcp)
 			 * unseen longest */
 			if (i + 1 < x->nssrc) {
 				uint16_t sq = x->seq[i];
+				uint32_t rc = x->rtcp[i];
 
 				memmove(x->ssrc + i, x->ssrc + i + 1,
 				    (x->nssrc - i - 1) * sizeof(x->ssrc[0]));
 				memmove(x->seq + i, x->seq + i + 1,
 				    (x->nssrc - i - 1) * sizeof(x->seq[0]));
+				memmove(x->rtcp + i, x->rtcp + i + 1,
+				    (x->nssrc - i - 1) * sizeof(x->rtcp[0]));
 				i = x->nssrc - 1;
 				x->ssrc[i] = ssrc;
 				x->seq[i] = sq;
+				x->rtcp[i] = rc;
 			}
 			if (!rtcp)
 				srtpx_note_seq(x, i, seq, 0);
+			else
+				srtpx_note_rtcp(x, i);
 			return;
 		}
 	if (x->nssrc == SRTPX_MAX_SSRC) {
@@ -392,13 +420,18 @@ srtpx_admit(struct srtpx *x, const void *pkt, int len, int rtcp)
 		    (SRTPX_MAX_SSRC - 1) * sizeof(x->ssrc[0]));
 		memmove(x->seq, x->seq + 1,
 		    (SRTPX_MAX_SSRC - 1) * sizeof(x->seq[0]));
+		memmove(x->rtcp, x->rtcp + 1,
+		    (SRTPX_MAX_SSRC - 1) * sizeof(x->rtcp[0]));
 		x->nssrc--;
 	}
 	i = x->nssrc++;
 	x->ssrc[i] = ssrc;
 	x->seq[i] = 0;
+	x->rtcp[i] = 0;
 	if (!rtcp)
 		srtpx_note_seq(x, i, seq, 1);
+	else
+		srtpx_note_rtcp(x, i);
 }
 
 /*
@@ -461,12 +494,53 @@ srtpx_fixed(struct srtpx *x, int i, int ok)
 		    x->pend[i].roc);
 }
 
+/*
+ * The first SRTCP packet of a restored outbound SSRC: libsrtp2 starts
+ * the SRTCP index at 1 again and offers no way to set it, so copies of
+ * the packet are protected and thrown away until the index is past the
+ * saved one plus SRTPX_RTCP_MARGIN: reusing an index under the same key
+ * would reuse keystream (RFC 3711 3.4), and the peer would drop our
+ * reports as replays.  About a microsecond each, once per SSRC.
+ */
+static void
+srtpx_rtcp_skip(struct srtpx *x, const void *pkt, int len)
+{
+	uint8_t		 scratch[2048 + SRTPX_OVERHEAD];
+	uint32_t	 ssrc, n, skip;
+	size_t		 i, j;
+	int		 l;
+
+	if (!srtpx_ssrc(pkt, len, 1, &ssrc))
+		return;
+	for (i = 0; i < x->nrskip; i++)
+		if (x->rskip[i].ssrc == ssrc)
+			break;
+	if (i == x->nrskip)
+		return;
+	skip = x->rskip[i].rtcp + SRTPX_RTCP_MARGIN;
+	x->rskip[i] = x->rskip[--x->nrskip];
+	if (len <= 0 || (size_t)len > sizeof(scratch) - SRTPX_OVERHEAD)
+		return;
+	for (n = 0; n < skip; n++) {
+		memcpy(scratch, pkt, (size_t)len);
+		l = len;
+		if (srtp_protect_rtcp(x->s, scratch, &l) != srtp_err_status_ok)
+			break;
+	}
+	explicit_bzero(scratch, sizeof(scratch));
+	for (j = 0; j < x->nssrc; j++)
+		if (x->ssrc[j] == ssrc)
+			x->rtcp[j] = n;
+}
+
 srtp_err_status_t
 srtpx_protect(struct srtpx *x, void *pkt, int *len, int rtcp)
 {
 	srtp_err_status_t	 st;
 	int			 fix = -1;
 
+	if (x->nrskip != 0 && rtcp)
+		srtpx_rtcp_skip(x, pkt, *len);
 	if (x->npend != 0 && !rtcp)
 		fix = srtpx_fix_roc(x, pkt, *len);
 	st = rtcp ? srtp_protect_rtcp(x->s, pkt, len) :
@@ -522,8 +596,14 @@ srtpx_state(const struct srtpx *x, struct srtpx_roc *r)
 				break;
 		if (j == n)
 			r[n++] = x->pend[i];
-		else
+		else {
+			/* its RTP is not back yet, its SRTCP may be */
+			uint32_t rtcp = r[j].rtcp;
+
 			r[j] = x->pend[i];
+			if (rtcp > r[j].rtcp)
+				r[j].rtcp = rtcp;
+		}
 	}
 	return n;
 }

@@ -67,7 +67,16 @@ struct srtpx_roc {
 	uint32_t	 ssrc;
 	uint32_t	 roc;
 	uint16_t	 seq;
+	/* outbound: SRTCP packets protected (the SRTCP index in use), so
+	 * that a restarted relay never sends an index twice under one key
+	 * (RFC 3711 3.4; saved every SRTPX_RTCP_SAVE packets) */
+	uint32_t	 rtcp;
 };
+
+/* SRTCP indexes a restored outbound stream skips beyond the saved one
+ * (more than the packets sent between two saves). */
+#define SRTPX_RTCP_SAVE		64
+#define SRTPX_RTCP_MARGIN	(2 * SRTPX_RTCP_SAVE)
 
 /* Once per process, before any other call and before confinement (it
  * runs libsrtp2's lazy crypto initialization, see srtp.c); 0 or -1. */

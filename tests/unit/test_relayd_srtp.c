@@ -50,6 +50,8 @@ mkrtp(uint8_t *b, uint16_t seq, uint32_t ssrc)
 	return 172;
 }
 
+static int	mkrtcp(uint8_t *);
+
 static int
 setup(void **state)
 {
@@ -274,6 +276,7 @@ test_roc_survives_restart(void **state)
 	old.ssrc = SSRC;
 	old.roc = 0;
 	old.seq = 0xf000;
+	old.rtcp = 0;
 	assert_non_null(in3 = srtpx_restore(&k, 1, &old, 1, err, sizeof(err)));
 	assert_non_null(fresh = srtpx_new(&k, 1, err, sizeof(err)));
 	/* before any packet, the saved state is what would be saved again */
@@ -306,6 +309,65 @@ test_roc_survives_restart(void **state)
 	srtpx_destroy(&out2);
 	srtpx_destroy(&in2);
 	srtpx_destroy(&in3);
+	srtpx_destroy(&fresh);
+}
+
+/*
+ * The SRTCP index of a restored outbound session goes on past the saved
+ * one: a receiver that never restarted accepts the next report (index
+ * reuse would also reuse keystream, RFC 3711 3.4), where a fresh session
+ * starting again at index 1 is refused as a replay.
+ */
+static void
+test_rtcp_index_survives_restart(void **state)
+{
+	struct srtpx_key	 k;
+	struct srtpx		*out, *in, *out2, *fresh;
+	struct srtpx_roc	 st[SRTPX_MAX_SSRC];
+	uint8_t			 pkt[64 + SRTPX_OVERHEAD];
+	char			 err[128];
+	srtp_err_status_t	 rc;
+	size_t			 n;
+	int			 i, len, dirty = 0;
+
+	(void)state;
+	mkkey(&k, srtp_profile_aes128_cm_sha1_80, 7);
+	assert_non_null(out = srtpx_new(&k, 0, err, sizeof(err)));
+	assert_non_null(in = srtpx_new(&k, 1, err, sizeof(err)));
+	for (i = 0; i < 70; i++) {
+		len = mkrtcp(pkt);
+		assert_int_equal(srtpx_protect(out, pkt, &len, 1),
+		    srtp_err_status_ok);
+		assert_int_equal(srtpx_unprotect(in, pkt, &len, 1),
+		    srtp_err_status_ok);
+		dirty |= srtpx_dirty(out);
+	}
+	assert_true(dirty);	/* saved at the 64th */
+	assert_int_equal(n = srtpx_state(out, st), 1);
+	assert_int_equal(st[0].ssrc, 0x11223344u);
+	assert_int_equal(st[0].rtcp, 70);
+	/* the state saved at the 64th packet is what a crash leaves */
+	st[0].rtcp = 64;
+	assert_non_null(out2 = srtpx_restore(&k, 0, st, n, err, sizeof(err)));
+	assert_non_null(fresh = srtpx_new(&k, 0, err, sizeof(err)));
+	len = mkrtcp(pkt);
+	assert_int_equal(srtpx_protect(fresh, pkt, &len, 1),
+	    srtp_err_status_ok);
+	rc = srtpx_unprotect(in, pkt, &len, 1);
+	assert_true(rc == srtp_err_status_replay_fail ||
+	    rc == srtp_err_status_replay_old);
+	for (i = 0; i < 3; i++) {
+		len = mkrtcp(pkt);
+		assert_int_equal(srtpx_protect(out2, pkt, &len, 1),
+		    srtp_err_status_ok);
+		assert_int_equal(srtpx_unprotect(in, pkt, &len, 1),
+		    srtp_err_status_ok);
+	}
+	assert_int_equal(srtpx_state(out2, st), 1);
+	assert_int_equal(st[0].rtcp, 64 + SRTPX_RTCP_MARGIN + 3);
+	srtpx_destroy(&out);
+	srtpx_destroy(&in);
+	srtpx_destroy(&out2);
 	srtpx_destroy(&fresh);
 }
 
@@ -490,6 +552,7 @@ main(void)
 		cmocka_unit_test(test_rtcp_roundtrip),
 		cmocka_unit_test(test_roc_survives_rekey),
 		cmocka_unit_test(test_roc_survives_restart),
+		cmocka_unit_test(test_rtcp_index_survives_restart),
 		cmocka_unit_test(test_unencrypted),
 		cmocka_unit_test(test_unauthenticated),
 		cmocka_unit_test(test_params_rekey_and_aead),

@@ -77,7 +77,7 @@ run(struct srtpx *out, struct srtpx *in, uint16_t *seq, int n,
 static struct srtpx *
 sender(const struct srtpx_key *k, uint32_t roc, uint16_t seq)
 {
-	struct srtpx_roc	 r = { SSRC, roc, seq };
+	struct srtpx_roc	 r = { SSRC, roc, seq, 0 };
 	char			 err[128];
 	struct srtpx		*x;
 
@@ -90,7 +90,7 @@ test_forged_first_packet(void **state)
 {
 	struct srtpx_key	 k, bad;
 	struct srtpx		*out, *forger, *in;
-	struct srtpx_roc	 r = { SSRC, 1, 100 };
+	struct srtpx_roc	 r = { SSRC, 1, 100, 0 };
 	uint8_t			 pkt[172 + SRTPX_OVERHEAD];
 	char			 err[128];
 	uint16_t		 seq = 120, fseq = 100 + 40000;
@@ -122,7 +122,7 @@ test_rekey_before_first_packet(void **state)
 {
 	struct srtpx_key	 k1, k2;
 	struct srtpx		*out, *in;
-	struct srtpx_roc	 r = { SSRC, 3, 5000 }, st[SRTPX_MAX_SSRC];
+	struct srtpx_roc	 r = { SSRC, 3, 5000, 0 }, st[SRTPX_MAX_SSRC];
 	char			 err[128];
 	uint16_t		 seq = 5010;
 
@@ -147,7 +147,7 @@ test_back_to_roc_zero(void **state)
 {
 	struct srtpx_key	 k;
 	struct srtpx		*out, *in;
-	struct srtpx_roc	 r = { SSRC, 1, 10 };
+	struct srtpx_roc	 r = { SSRC, 1, 10, 0 };
 	char			 err[128];
 	uint16_t		 seq = 65530;
 
