@@ -82,6 +82,10 @@ struct ctld {
 	uint64_t	 next_probe_ms;
 	int		 restore_failed;	/* retry session_restore() */
 	uint64_t	 next_restore_ms;
+	/* calls ended while their relay node did not answer: call_delete
+	 * goes there once it answers again (session.c) */
+	struct session_gone *gone;
+	size_t		 ngone;
 
 	/* counters, cumulative since start */
 	uint64_t	 calls_created;
@@ -110,6 +114,10 @@ struct ctld {
 
 /* The relayd client of the node that holds call (nodes.c). */
 struct relay	*ctld_relay(struct ctld *, const struct call *);
+/* 1 when that node is worth a request now; 0 for a node dead or silent
+ * (nodes_silent()), or not in relay_nodes: a request would only spend
+ * ipc_timeout_ms, and ng would wait behind it. */
+int		 ctld_relay_answering(struct ctld *, const struct call *);
 const char	*ctld_ng_drop_name(enum ctld_ng_drop);
 const char	*ctld_ipc_drop_name(enum ctld_ipc_drop);
 /* Counts a request of cmd from src in the per-proxy table. */

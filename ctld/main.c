@@ -154,8 +154,11 @@ main(int argc, char **argv)
 			    daemon_now_ms());
 		if (now >= next_reconcile) {
 			session_reconcile(&c);
+			session_adopt_unknown(&c);
 			next_reconcile = now + CTLD_RECONCILE_MS;
 		}
+		if (c.ngone > 0)
+			session_gone_flush(&c);
 		if (now >= next_stats) {
 			api_publish_stats(api, &c);
 			next_stats = now + (cfg.stats_interval_ms > 0 ?
@@ -164,6 +167,7 @@ main(int argc, char **argv)
 	}
 	session_flush(&c);
 	log_info("exiting: %zu calls in memory", calls_count(c.calls));
+	session_gone_free(&c);
 	api_destroy(&api);
 	ngnet_destroy(&net);
 	c.relay = NULL;

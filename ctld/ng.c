@@ -9,6 +9,7 @@
 #include "libcommon/daemon.h"
 #include "libcommon/log.h"
 #include "libcommon/ngjson.h"
+#include "libcommon/store.h"
 #include "ctld/ctld.h"
 #include "ctld/ng.h"
 #include "ctld/ngcache.h"
@@ -220,10 +221,18 @@ ng_handle(struct ctld *c, const char *data, size_t len, const char *src,
 	 * goes out (both only sent, never waited for): a ctld killed once
 	 * the proxy has its reply restarts with both, and a retransmission
 	 * finds the reply instead of running the command again.
+	 *
+	 * Only when the record went out too: with Redis down (or records
+	 * still queued for it) the record waits in memory, and a reply
+	 * kept without it would answer a retransmission, after a restart,
+	 * for a call Redis never got; the command then runs again instead.
+	 * (The reply has its own connection: the two cannot share one
+	 * MULTI, and the record is sent first.)
 	 */
 	session_flush(c);
 	if (c->ngp != NULL && (cmd == NG_CMD_OFFER || cmd == NG_CMD_ANSWER ||
-	    cmd == NG_CMD_DELETE))
+	    cmd == NG_CMD_DELETE) && (c->store == NULL ||
+	    (store_connected(c->store) && store_pending(c->store) == 0)))
 		(void)ngpersist_put(c->ngp, cookie, clen,
 		    out->p + start + clen + 1, out->len - start - clen - 1);
 	return out->oom ? -1 : 0;

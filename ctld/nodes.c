@@ -22,6 +22,7 @@ struct node {
 	uint64_t		 last_ok_ms;	/* last ping answered */
 	uint64_t		 waiting_ms;	/* first ping unanswered, 0 none */
 	uint64_t		 adopt_at_ms;	/* next adoption attempt */
+	uint64_t		 grace_ms;	/* silent till then: busy */
 	int			 dead;
 	int			 adopted;	/* its calls moved away */
 	uint64_t		 packets, bytes, errors;	/* PUB stats */
@@ -70,6 +71,13 @@ nodes_new(const struct config *cfg, uint64_t now_ms, char *err, size_t errlen)
 	}
 	ns->dead_ms = cfg->relay_dead_ms > 0 ? (uint64_t)cfg->relay_dead_ms :
 	    3000;
+	/* shorter, a relayd restarting (restore and keyd wait included)
+	 * is taken for dead and its calls moved away under its feet */
+	if (n > 1 && ns->dead_ms < NODES_DEAD_MIN_MS)
+		log_warnx("relay_dead_ms %llu is shorter than a relayd restart "
+		    "may take (use at least %d: its restore waits up to 2 s "
+		    "for keyd): a restarting node may be taken for dead",
+		    (unsigned long long)ns->dead_ms, NODES_DEAD_MIN_MS);
 	for (i = 0; i < n; i++)
 		if (nodes_add(ns, &a[i], cfg->ipc_timeout_ms, now_ms) == -1) {
 			snprintf(err, errlen, "relay node %s: cannot set up the "
@@ -159,8 +167,36 @@ nodes_answering(const struct nodes *ns, size_t i)
 	const struct node	*n = &ns->v[i];
 
 	/* a healthy node's latest ping is at most one round old */
-	return !n->dead && (n->waiting_ms == 0 ||
+	return !n->dead && (n->waiting_ms == 0 || n->waiting_ms >= ns->now_ms ||
 	    ns->now_ms - n->waiting_ms < 2 * NODES_PING_MS);
+}
+
+int
+nodes_silent(const struct nodes *ns, size_t i)
+{
+	const struct node	*n = &ns->v[i];
+
+	return n->dead || (n->waiting_ms != 0 && n->waiting_ms < ns->now_ms &&
+	    ns->now_ms - n->waiting_ms >= NODES_SILENT_MS);
+}
+
+void
+nodes_stalled(struct nodes *ns, uint64_t ms)
+{
+	size_t	 i;
+
+	for (i = 0; i < ns->n; i++)
+		if (ns->v[i].waiting_ms != 0)
+			ns->v[i].waiting_ms += ms;
+	/* the next nodes_tick() must not count the same stall again */
+	ns->now_ms += ms;
+}
+
+void
+nodes_grace(struct nodes *ns, size_t i, uint64_t until_ms)
+{
+	if (until_ms > ns->v[i].grace_ms)
+		ns->v[i].grace_ms = until_ms;
 }
 
 size_t
@@ -229,9 +265,14 @@ int
 nodes_tick(struct nodes *ns, uint64_t now_ms)
 {
 	struct node	*n;
+	uint64_t	 since;
 	size_t		 i;
 	int		 due = -1;
 
+	/* a turn this long is ctld's stall (a request that waited), not
+	 * the nodes' silence: the ping replies may sit unread */
+	if (ns->now_ms != 0 && now_ms > ns->now_ms + NODES_STALL_MS)
+		nodes_stalled(ns, now_ms - ns->now_ms - NODES_STALL_MS);
 	ns->now_ms = now_ms;
 	if (now_ms >= ns->next_ping_ms) {
 		ns->next_ping_ms = now_ms + NODES_PING_MS;
@@ -242,13 +283,17 @@ nodes_tick(struct nodes *ns, uint64_t now_ms)
 	}
 	for (i = 0; i < ns->n; i++) {
 		n = &ns->v[i];
-		if (!n->dead && n->waiting_ms != 0 &&
-		    now_ms - n->waiting_ms >= ns->dead_ms) {
+		/* silence counts from the first unanswered ping, or from
+		 * the end of a grace */
+		since = n->waiting_ms > n->grace_ms ? n->waiting_ms :
+		    n->grace_ms;
+		if (!n->dead && n->waiting_ms != 0 && now_ms > since &&
+		    now_ms - since >= ns->dead_ms) {
 			n->dead = 1;
 			n->adopt_at_ms = now_ms;
 			log_warnx("relay node %s has not answered for %llu ms: "
 			    "dead", n->id, (unsigned long long)(now_ms -
-			    n->waiting_ms));
+			    since));
 		}
 		if (n->dead && !n->adopted && now_ms >= n->adopt_at_ms &&
 		    due == -1)
@@ -301,4 +346,16 @@ ctld_relay(struct ctld *c, const struct call *call)
 		return c->relay;
 	return nodes_relay(c->nodes, nodes_find(c->nodes, call->relay_node,
 	    NULL));
+}
+
+int
+ctld_relay_answering(struct ctld *c, const struct call *call)
+{
+	size_t	 i;
+	int	 known;
+
+	if (c->nodes == NULL)
+		return 1;
+	i = nodes_find(c->nodes, call->relay_node, &known);
+	return known && !nodes_silent(c->nodes, i);
 }

@@ -305,6 +305,15 @@ oa_keys_node(struct ctld *c, const struct call *call)
 	    NULL));
 }
 
+/* The call's relay node for a message ("" is the first node). */
+static const char *
+oa_node_name(struct ctld *c, const struct call *call)
+{
+	if (call->relay_node[0] != '\0' || c->nodes == NULL)
+		return call->relay_node;
+	return nodes_id(c->nodes, 0);
+}
+
 /*
  * Offer steps 1 and 2 of docs/srtp.md for every media: keyd's lines for
  * Q into lines[i] (and sec[i]), P's key and ours for P installed.
@@ -504,6 +513,27 @@ oa_relay_error(struct ng_req *req, const struct offer_req *o, const char *err)
 	return ngcmd_error(req, "Media relay unavailable");
 }
 
+#define OA_NODE_SILENT	"Media relay unavailable (relay node not " \
+			"answering, call being taken over)"
+
+/*
+ * A call whose relay node stopped answering (dead, not yet adopted, or
+ * restarting): the offer or answer fails at once, before the call is
+ * changed, instead of waiting ipc_timeout_ms on the node (ng waits
+ * behind it); the proxy retries once a node has adopted the call.
+ * 1 when so.
+ */
+static int
+oa_node_silent(struct ctld *c, const struct call *call,
+    const struct offer_req *o)
+{
+	if (ctld_relay(c, call) == NULL || ctld_relay_answering(c, call))
+		return 0;
+	log_warnx("[%.*s] relay node %s of the call does not answer: "
+	    "refused", (int)o->callid_len, o->callid, oa_node_name(c, call));
+	return 1;
+}
+
 /*
  * Port exhaustion destroys the call, as rtpengine does, also on a
  * re-offer or an answer (reference section 3): by then the party model
@@ -570,6 +600,9 @@ cmd_offer(struct ctld *c, struct ng_req *req)
 		return ngcmd_error(req, err);
 	}
 	now = oa_now(&us);
+	if ((call = calls_find(c->calls, o.callid, o.callid_len)) != NULL &&
+	    oa_node_silent(c, call, &o))
+		return ngcmd_error(req, OA_NODE_SILENT);
 	if ((call = calls_find(c->calls, o.callid, o.callid_len)) == NULL) {
 		if (oa_limit_reached(c)) {
 			c->calls_rejected++;
@@ -706,6 +739,8 @@ cmd_answer(struct ctld *c, struct ng_req *req)
 		return ngcmd_error(req, err ? err : "Failed to parse SDP");
 	if ((n = sdp_media_count(sdp)) == 0 || n > SDP_MAX_MEDIA)
 		return ngcmd_error(req, "Incomplete SDP specification");
+	if (oa_node_silent(c, call, &o))
+		return ngcmd_error(req, OA_NODE_SILENT);
 	now = oa_now(&us);
 	p = &call->party[pi];
 	q = &call->party[qi];

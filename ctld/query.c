@@ -396,6 +396,13 @@ q_relay_legs(struct ctld *c, const struct call *call, struct ipc_r *r)
 	memset(r, 0, sizeof(*r));
 	if (ctld_relay(c, call) == NULL)
 		return NULL;
+	/* a node that stopped answering (dead, not yet adopted) would only
+	 * spend the deadline: ctld's own data, without relayd's counters */
+	if (!ctld_relay_answering(c, call)) {
+		log_warnx("[%s] relay node does not answer: query without "
+		    "media counters", call->id);
+		return NULL;
+	}
 	if (relay_call_query(ctld_relay(c, call), call->id, r) == -1) {
 		log_warnx("[%s] relayd call_query: %s", call->id, r->error);
 		return NULL;
@@ -418,6 +425,10 @@ cmd_query(struct ctld *c, struct ng_req *req)
 	rc = query_build(req->arena, req->reply, call, only < 0 ? -1 : only,
 	    q_relay_legs(c, call, &r));
 	ipc_r_free(&r);
+	if (rc == 0 && ctld_relay(c, call) != NULL &&
+	    !ctld_relay_answering(c, call))
+		ngval_put_str(req->arena, req->reply, "warning", "Relay node "
+		    "not answering: no media counters");
 	if (rc == -1)
 		return ngcmd_error(req, "Out of memory");
 	return NG_RES_OK;

@@ -17,12 +17,19 @@
 #include "ctld/relay.h"
 #include "ctld/session.h"
 
-/* Index of the relay node that holds call (0 without nodes). */
+/* Index of the relay node that holds call (0 without nodes), or
+ * NODES_MAX when its relay_node is not in relay_nodes (a node since
+ * removed from the list: its calls are adopted as a dead node's). */
 static size_t
 session_node(struct ctld *c, const struct call *call)
 {
-	return c->nodes != NULL ? nodes_find(c->nodes, call->relay_node,
-	    NULL) : 0;
+	size_t	 i;
+	int	 known;
+
+	if (c->nodes == NULL)
+		return 0;
+	i = nodes_find(c->nodes, call->relay_node, &known);
+	return known ? i : NODES_MAX;
 }
 
 static void
@@ -85,6 +92,111 @@ session_unmark(struct ctld *c, struct call *call)
 	call->dirty = 0;
 }
 
+/*
+ * Calls ended while their relay node did not answer (session_end()):
+ * relayd may still hold them, a restarting one restores them from its
+ * records.  Each gets its call_delete once the node answers again; a
+ * node adopted meanwhile hands them to its adopter, which deletes them
+ * as orphans (session_adopt_id()).  At most SESSION_GONE_MAX are kept
+ * (the oldest is forgotten: relayd's media timeout frees it).
+ */
+#define SESSION_GONE_MAX	4096
+#define SESSION_GONE_BATCH	64
+
+struct session_gone {
+	char	*id;
+	char	 node[NODES_IDLEN];
+};
+
+static void
+session_gone_drop(struct ctld *c, size_t i)
+{
+	free(c->gone[i].id);
+	c->gone[i] = c->gone[--c->ngone];
+}
+
+static void
+session_gone_add(struct ctld *c, const struct call *call)
+{
+	struct session_gone	*g;
+
+	if (c->nodes == NULL)
+		return;
+	if (c->gone == NULL && (c->gone = calloc(SESSION_GONE_MAX,
+	    sizeof(*c->gone))) == NULL)
+		return;
+	if (c->ngone == SESSION_GONE_MAX) {
+		log_warnx("[%s] too many calls wait for their relay node: "
+		    "no call_delete for it", c->gone[0].id);
+		session_gone_drop(c, 0);
+	}
+	g = &c->gone[c->ngone];
+	if ((g->id = strdup(call->id)) == NULL)
+		return;
+	snprintf(g->node, sizeof(g->node), "%s", call->relay_node);
+	c->ngone++;
+}
+
+/* Forgets the calls waiting for node did (adopted: orphans there). */
+static void
+session_gone_forget(struct ctld *c, const char *did)
+{
+	size_t	 i, k;
+	int	 known;
+
+	for (i = 0; i < c->ngone; ) {
+		k = nodes_find(c->nodes, c->gone[i].node, &known);
+		if (known ? strcmp(nodes_id(c->nodes, k), did) == 0 :
+		    strcmp(c->gone[i].node, did) == 0)
+			session_gone_drop(c, i);
+		else
+			i++;
+	}
+}
+
+void
+session_gone_flush(struct ctld *c)
+{
+	struct ipc_r	 r;
+	size_t		 i, k;
+	int		 known, n = 0;
+
+	for (i = 0; i < c->ngone && n < SESSION_GONE_BATCH; ) {
+		struct session_gone	*g = &c->gone[i];
+
+		k = nodes_find(c->nodes, g->node, &known);
+		if (known && (nodes_silent(c->nodes, k) ||
+		    !nodes_answering(c->nodes, k))) {
+			i++;
+			continue;
+		}
+		/* a node no longer listed is adopted; a call of the same
+		 * id made since is another call */
+		if (known && calls_find(c->calls, g->id,
+		    strlen(g->id)) == NULL) {
+			n++;
+			if (relay_call_delete(nodes_relay(c->nodes, k), g->id,
+			    NULL, &r) == -1)
+				log_info("[%s] relayd call_delete after its "
+				    "node answered again: %s", g->id, r.error);
+			else
+				log_info("[%s] deleted in relay node %s, back",
+				    g->id, nodes_id(c->nodes, k));
+			ipc_r_free(&r);
+		}
+		session_gone_drop(c, i);
+	}
+}
+
+void
+session_gone_free(struct ctld *c)
+{
+	while (c->ngone > 0)
+		session_gone_drop(c, 0);
+	free(c->gone);
+	c->gone = NULL;
+}
+
 /* Adds an ended call's life to the duration totals of `statistics`. */
 static void
 session_duration(struct ctld *c, const struct call *call)
@@ -128,6 +240,19 @@ session_end(struct ctld *c, struct call **cp, enum session_end why,
 
 	if (call == NULL)
 		return;
+	/* a node that does not answer would only spend the deadline (and
+	 * ng waits behind it): the call_delete waits until it answers
+	 * again (a restart), or its adopter finds no record of the call
+	 * and deletes it there (session_adopt()) */
+	if (!relay_gone && ctld_relay(c, call) != NULL &&
+	    !ctld_relay_answering(c, call)) {
+		log_warnx("[%s] relay node %s does not answer: call ended, "
+		    "call_delete sent once it answers", call->id,
+		    call->relay_node[0] ? call->relay_node :
+		    nodes_id(c->nodes, 0));
+		session_gone_add(c, call);
+		relay_gone = 1;
+	}
 	if (!relay_gone && ctld_relay(c, call) != NULL) {
 		struct ipc_r	*rp = final != NULL ? final : &r;
 
@@ -170,7 +295,10 @@ session_end_party(struct ctld *c, struct call *call, int i)
 	struct ipc_r	 r;
 	size_t		 j;
 
-	if (ctld_relay(c, call) != NULL) {
+	if (ctld_relay(c, call) != NULL && !ctld_relay_answering(c, call))
+		log_warnx("[%s] relay node does not answer: branch %s ended "
+		    "without call_delete", call->id, p->leg);
+	else if (ctld_relay(c, call) != NULL) {
 		if (relay_call_delete(ctld_relay(c, call), call->id, p->leg,
 		    &r) == -1)
 			log_warnx("[%s] relayd call_delete %s: %s", call->id,
@@ -221,7 +349,7 @@ session_timeout(struct ctld *c, const char *id, size_t len)
 	/* relayd repeats the event for a few seconds (docs/relayd.md): a
 	 * call of the same id offered since then is another call, and
 	 * relayd holds it again */
-	if (ctld_relay(c, call) != NULL) {
+	if (ctld_relay(c, call) != NULL && ctld_relay_answering(c, call)) {
 		struct ipc_r	 r;
 		int		 held;
 
@@ -282,7 +410,8 @@ session_reconcile(struct ctld *c)
 	}
 	for (call = calls_first(c->calls); call != NULL; call = next) {
 		next = call->next;
-		if (call->seen == round || !answered[session_node(c, call)])
+		if (call->seen == round || (k = session_node(c, call)) >=
+		    nn || !answered[k])
 			continue;
 		log_info("[%s] relayd no longer has the call", call->id);
 		session_end(c, &call, call->delete_at_ms != 0 ?
@@ -290,72 +419,197 @@ session_reconcile(struct ctld *c)
 	}
 }
 
+/* 1 when call is one of the dead node's: index dead, or, for a node not
+ * in relay_nodes (dead == NODES_MAX), named did. */
+static int
+session_on(struct ctld *c, const struct call *call, size_t dead,
+    const char *did)
+{
+	size_t	 k = session_node(c, call);
+
+	if (dead < NODES_MAX)
+		return k == dead;
+	return k == NODES_MAX && strcmp(call->relay_node, did) == 0;
+}
+
+/* The call named by o, when it is one of the dead node's: it moves to
+ * node lid (its record rewritten).  1 moved, 0 not the dead node's (or
+ * already moved), -1 unknown to ctld. */
+static int
+session_move(struct ctld *c, const msgpack_object *o, size_t dead,
+    const char *did, const char *lid)
+{
+	struct call	*call;
+	const char	*s;
+	size_t		 len;
+
+	if (ipc_obj_str(o, &s, &len) == -1)
+		return 0;
+	if ((call = calls_find(c->calls, s, len)) == NULL)
+		return -1;
+	if (!session_on(c, call, dead, did) ||
+	    call_str_setz(&call->relay_node, lid) == -1)
+		return 0;
+	session_save(c, call);
+	return 1;
+}
+
 /*
- * Relay node `dead` stopped answering: a live node adopts its calls
- * from Redis (node_adopt, docs/ipc.md), and the calls it names move to
- * it (their records rewritten).  A call of the dead node it does not
- * name was not in Redis: relayd cannot carry it, and it ends.  Returns 0,
- * or -1 (no live node, or it did not answer: tried again later).
+ * Relay node did (index dead, or NODES_MAX for a node not in relay_nodes)
+ * stopped answering: a node that answers adopts its calls from Redis
+ * (node_adopt, docs/ipc.md), and the calls it holds move to it (their
+ * records rewritten).
+ *
+ * What it holds is its call_list, not only node_adopt's reply: an
+ * adoption that outlived our deadline, or one ctld restarted in the middle
+ * of, goes on in relayd, and the retry's reply names only what is left
+ * (relayd's node_adopt is idempotent, but a call it adopted and then
+ * lost the set entry of is named by call_list alone).  A call of the
+ * dead node the adopter does not hold was not in Redis: relayd cannot
+ * carry it, and it ends, but only once call_list answered: without it,
+ * nothing ends and the adoption is tried again.  A call node_adopt
+ * names that ctld does not know (deleted while its node was dead) is
+ * deleted on the adopter.  Returns 0, or -1 (tried again later).
  */
-int
-session_adopt(struct ctld *c, size_t dead)
+static int
+session_adopt_id(struct ctld *c, size_t dead, const char *did)
 {
 	const msgpack_object_array	*a;
-	struct ipc_r			 r;
+	struct ipc_r			 r, l;
+	struct relay			*rl;
 	struct call			*call, *next;
-	const char			*s, *did, *lid;
+	const char			*s, *lid;
 	size_t				 i, k, len, n = 0, lost = 0;
+	size_t				 orphans = 0;
+	int				 pass;
 
-	if (c->nodes == NULL)
+	/* Redis was down when ctld started: its calls are not known yet,
+	 * and every call adopted would look like an orphan */
+	if (c->restore_failed)
 		return -1;
-	did = nodes_id(c->nodes, dead);
-	for (k = 0; k < nodes_count(c->nodes); k++)
-		if (k != dead && nodes_alive(c->nodes, k))
+	/* a node that answers its pings, else one that missed a round at
+	 * most: a node already silent would take the request for nothing */
+	for (pass = 0; pass < 2; pass++) {
+		for (k = 0; k < nodes_count(c->nodes); k++)
+			if (k != dead && (pass == 0 ?
+			    nodes_answering(c->nodes, k) :
+			    !nodes_silent(c->nodes, k)))
+				break;
+		if (k < nodes_count(c->nodes))
 			break;
+	}
 	if (k == nodes_count(c->nodes)) {
-		log_warnx("relay node %s is dead and no node is alive to "
-		    "adopt its calls", did);
+		log_warnx("relay node %s is dead and no node answers to adopt "
+		    "its calls", did);
 		return -1;
 	}
 	lid = nodes_id(c->nodes, k);
-	if (relay_node_adopt(nodes_relay(c->nodes, k), did,
-	    NODES_ADOPT_TIMEOUT_MS, &r) == -1 ||
+	rl = nodes_relay(c->nodes, k);
+	if (relay_node_adopt(rl, did, NODES_ADOPT_TIMEOUT_MS, &r) == -1 ||
 	    (a = ipc_get_array(r.root, "calls")) == NULL) {
 		log_warnx("relay node %s could not adopt node %s's calls: %s",
 		    lid, did, r.error[0] ? r.error : "malformed reply");
+		/* no reply: it may still be at it, its pings queued behind
+		 * (its reply to the retry says what it holds) */
+		if (relay_down(rl))
+			nodes_grace(c->nodes, k, daemon_now_ms() +
+			    NODES_ADOPT_TIMEOUT_MS);
 		ipc_r_free(&r);
 		return -1;
 	}
+	for (i = 0; i < a->size; i++)
+		if (session_move(c, &a->ptr[i], dead, did, lid) == 1)
+			n++;
+	if (relay_call_list(rl, &l) == -1 ||
+	    (a = ipc_get_array(l.root, "calls")) == NULL) {
+		/* "restoring" too: what it holds is not known yet */
+		log_warnx("relay node %s adopted %zu calls of node %s but its "
+		    "call_list failed (%s): no call ended, trying again", lid,
+		    n, did, l.error[0] ? l.error : "malformed reply");
+		ipc_r_free(&l);
+		ipc_r_free(&r);
+		session_flush(c);
+		return -1;
+	}
+	for (i = 0; i < a->size; i++)
+		if (session_move(c, &a->ptr[i], dead, did, lid) == 1)
+			n++;
+	ipc_r_free(&l);
+	/* orphans: their records were in the node's set, ctld has none */
+	a = ipc_get_array(r.root, "calls");
 	for (i = 0; i < a->size; i++) {
+		char	 id[CALL_IDLEN];
+
 		if (ipc_obj_str(&a->ptr[i], &s, &len) == -1 ||
-		    (call = calls_find(c->calls, s, len)) == NULL)
+		    calls_find(c->calls, s, len) != NULL || len >= CALL_IDLEN)
 			continue;
-		if (call_str_setz(&call->relay_node, lid) == -1)
-			continue;
-		session_save(c, call);
-		n++;
+		memcpy(id, s, len);
+		id[len] = '\0';
+		log_info("[%s] adopted by relay node %s but unknown here: "
+		    "deleted there", id, lid);
+		if (relay_call_delete(rl, id, NULL, &l) == -1)
+			log_warnx("[%s] relayd call_delete: %s", id, l.error);
+		ipc_r_free(&l);
+		orphans++;
 	}
 	ipc_r_free(&r);
 	for (call = calls_first(c->calls); call != NULL; call = next) {
 		next = call->next;
-		if (session_node(c, call) != dead)
+		if (!session_on(c, call, dead, did))
 			continue;
 		log_warnx("[%s] relay node %s died and node %s did not adopt "
 		    "the call", call->id, did, lid);
 		session_end(c, &call, SESSION_TIMEDOUT, 1, NULL);
 		lost++;
 	}
+	session_gone_forget(c, did);
 	session_flush(c);
 	log_info("relay node %s took over %zu calls of dead node %s (%zu "
-	    "lost)", lid, n, did, lost);
+	    "lost, %zu orphans deleted)", lid, n, did, lost, orphans);
 	return 0;
+}
+
+int
+session_adopt(struct ctld *c, size_t dead)
+{
+	uint64_t	 t0 = daemon_now_ms();
+	int		 rc;
+
+	if (c->nodes == NULL)
+		return -1;
+	rc = session_adopt_id(c, dead, nodes_id(c->nodes, dead));
+	/* ctld waited on the adopter meanwhile, not the nodes on us */
+	nodes_stalled(c->nodes, daemon_now_ms() - t0);
+	return rc;
+}
+
+void
+session_adopt_unknown(struct ctld *c)
+{
+	struct call	*call;
+	char		 did[NODES_IDLEN];
+	uint64_t	 t0 = daemon_now_ms();
+
+	if (c->nodes == NULL)
+		return;
+	for (call = calls_first(c->calls); call != NULL; call = call->next)
+		if (session_node(c, call) == NODES_MAX)
+			break;
+	if (call == NULL)
+		return;
+	snprintf(did, sizeof(did), "%s", call->relay_node);
+	(void)session_adopt_id(c, NODES_MAX, did);
+	nodes_stalled(c->nodes, daemon_now_ms() - t0);
 }
 
 /*
  * Redis came back after a failure (ctld connected again): it may have
  * restarted empty (no persistence) and lost every record, not only the
- * writes queued while it was away.  Every live call is written again, SESSION_RESYNC_BATCH
- * per loop turn so that ng is never held up; c->resync is the next one
+ * writes queued while it was away.  Every live call is written again,
+ * paced by Redis's replies: a turn stops once SESSION_RESYNC_INFLIGHT
+ * writes wait for theirs (or it wrote as many), and the loop turns every
+ * 1 ms meanwhile, so ng is never held up and Redis never gets a queue it
+ * cannot answer within the store's timeout; c->resync is the next one
  * (session_end() moves it past a call that ends).
  *
  * A connection nobody writes on does not notice that Redis went away:
@@ -363,7 +617,7 @@ session_adopt(struct ctld *c, size_t dead)
  * also refreshes its TTL), so a dead connection is found and replaced
  * within a second or two even while no command comes in.
  */
-#define SESSION_RESYNC_BATCH	256
+#define SESSION_RESYNC_INFLIGHT	1024
 #define SESSION_PROBE_MS	1000
 #define SESSION_RESTORE_MS	1000
 
@@ -408,7 +662,9 @@ session_resync(struct ctld *c, uint64_t now_ms)
 	}
 	if (c->resyncing) {
 		for (call = c->resync; call != NULL &&
-		    n < SESSION_RESYNC_BATCH; call = call->next, n++) {
+		    n < SESSION_RESYNC_INFLIGHT && store_connected(c->store) &&
+		    store_inflight(c->store) < SESSION_RESYNC_INFLIGHT;
+		    call = call->next, n++) {
 			session_unmark(c, call);
 			call->saved_ms = now_ms;
 			session_write(c, call);
@@ -478,6 +734,11 @@ session_restore_one(void *arg, const char *id, const void *data, size_t len)
 		call_destroy(&call);
 		return;
 	}
+	/* once per call: a call is restored once */
+	if (session_node(c, call) == NODES_MAX)
+		log_warnx("[%s] relay node %s is not in relay_nodes: the call "
+		    "is taken for a dead node's, to be adopted", id,
+		    call->relay_node);
 	calls_insert(c->calls, call);
 }
 

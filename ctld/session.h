@@ -57,7 +57,16 @@ int	session_restore(struct ctld *);
  * record again, in batches; probes the connection once a second.  Every
  * loop turn, after store_tick(). */
 void	session_resync(struct ctld *, uint64_t now_ms);
+/* Sends call_delete for the calls ended while their node did not answer
+ * (session_end()) to that node once it answers again, a bounded batch
+ * per loop turn; every loop turn. */
+void	session_gone_flush(struct ctld *);
+void	session_gone_free(struct ctld *);
 /* A live node adopts dead node i's calls (nodes.h); 0, or -1 to retry. */
 int	session_adopt(struct ctld *, size_t dead);
+/* The calls of a relay node not in relay_nodes (records written under
+ * an earlier list) are adopted as a dead node's, one such node per call;
+ * every reconcile round. */
+void	session_adopt_unknown(struct ctld *);
 
 #endif

@@ -448,8 +448,11 @@ class CtldFaultTest(unittest.TestCase):
         relayd each): ctld spreads calls over both; n2 is killed for good
         (SIGKILL by PID, no restart): after relay_dead_ms ctld has n1
         adopt n2's calls from Redis (node_adopt), media resumes, and the
-        calls are queried, re-offered and deleted through n1."""
-        dead_ms = 1500
+        calls are queried, re-offered and deleted through n1.  Before
+        that, while n2 is silent but not yet dead, a query and a delete of
+        its calls answer at once (not after ipc_timeout_ms), and the call
+        deleted then is deleted on n1 when n1 adopts it (an orphan)."""
+        dead_ms = 3000
         nodes = ("n1=ipc://relayd.sock,ipc://relayd-pub.sock "
                  "n2=ipc://relayd2.sock,ipc://relayd2-pub.sock")
         over = {"common": {"node_id": "n1"},
@@ -507,9 +510,25 @@ class CtldFaultTest(unittest.TestCase):
                     t0 = time.monotonic()
                     r2.kill()
                     r2.wait(5)
+                    # n2 silent 1.8 s, not yet dead (3 s): ng commands for
+                    # its calls do not wait on it (a query answers from ctld's
+                    # data, a delete ends the call in ctld, and n1 deletes
+                    # it as an orphan when it adopts n2's records)
+                    gone_cid = sorted(on2)[-1]
+                    time.sleep(1.8)
+                    tq = time.monotonic()
+                    qr = ngc.cmd({"command": "query",
+                                  "call-id": sorted(on2)[0]})
+                    q_ms = (time.monotonic() - tq) * 1000
+                    tq = time.monotonic()
+                    dr = ngc.cmd({"command": "delete", "call-id": gone_cid})
+                    d_ms = (time.monotonic() - tq) * 1000
+                    early = (time.monotonic() - t0) * 1000
+                    cids.discard(gone_cid)
                     moved = wait_for(lambda: (calls_on(ep1) or set()) >=
                                      cids, dead_ms / 1000 + 8, 0.05)
                     took_ms = (time.monotonic() - t0) * 1000
+                    orphan = gone_cid in (calls_on(ep1) or set())
                     time.sleep(2.5)
                     qbad = [cid for cid in sorted(cids) if not
                             ok(ngc.cmd({"command": "query",
@@ -534,7 +553,8 @@ class CtldFaultTest(unittest.TestCase):
         a = analyse(streams, res, dur, [{"t_ms": t_ms,
                                          "restart_ms": took_ms}],
                     only=[x["id"] for x in streams
-                          if x["id"].rsplit("/", 1)[0] in on2])[0]
+                          if x["id"].rsplit("/", 1)[0] in on2 and
+                          x["id"].rsplit("/", 1)[0] != gone_cid])[0]
         b = analyse(streams, res, dur, [{"t_ms": t_ms, "restart_ms": 0}],
                     only=[x["id"] for x in streams
                           if x["id"].rsplit("/", 1)[0] in on1])[0]
@@ -544,8 +564,21 @@ class CtldFaultTest(unittest.TestCase):
                b["gap_ms"]))
         log("metrics: %r; totals %r" % (takeovers, summary(res)))
         bad = []
+        log("n2 silent %d ms: query %.0f ms (%r), delete %.0f ms (%r)" %
+            (early, q_ms, (qr or {}).get("warning"), d_ms,
+             (dr or {}).get("result")))
         if not moved:
             bad.append("n1 did not adopt n2's calls")
+        if early < dead_ms and (q_ms > 250 or d_ms > 250):
+            bad.append("ng waited on silent n2: query %.0f ms, delete "
+                       "%.0f ms" % (q_ms, d_ms))
+        if not ok(qr) or not ok(dr):
+            bad.append("query/delete while n2 silent: %r %r" % (qr, dr))
+        if early < dead_ms and not (qr or {}).get("warning"):
+            bad.append("query while n2 silent has no warning: %r" % qr)
+        if orphan:
+            bad.append("n1 adopted %s, deleted while n2 was silent, and "
+                       "kept it" % gone_cid)
         if qbad:
             bad.append("query failed after the takeover: %r" % qbad)
         if a["lost_calls"] or b["lost_calls"]:

@@ -25,9 +25,11 @@
 
 #include <cmocka.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <czmq.h>
 #include <hiredis/hiredis.h>
 
 #include "libcommon/buf.h"
@@ -832,6 +834,309 @@ test_resync(void **state)
 	redis_done();
 }
 
+/*
+ * A stand-in relayd for the take-over tests: a ROUTER served by its own
+ * thread, answering ping, node_adopt (fa_adopt), call_list (fa_list, or
+ * the error fa_list_error) and call_delete (recorded in fa_deleted).
+ */
+#define FA_EP		"ipc:///tmp/rtpsec-ut-ctld-adopt-a.sock"
+#define FA_EP_B		"ipc:///tmp/rtpsec-ut-ctld-adopt-b.sock"
+#define FA_MAX		8
+
+static pthread_mutex_t	 fa_mtx = PTHREAD_MUTEX_INITIALIZER;
+static const char	*fa_adopt[FA_MAX], *fa_list[FA_MAX];
+static char		 fa_list_error[32], fa_asked[64];
+static char		 fa_deleted[FA_MAX][64];
+static int		 fa_ndeleted, fa_adopts;
+static volatile int	 fa_stop, fa_mute;
+
+static void
+fa_pack_ids(struct ipc_w *w, const char *const *ids)
+{
+	size_t	 n;
+
+	for (n = 0; n < FA_MAX && ids[n] != NULL; n++)
+		;
+	ipc_w_key(w, "calls");
+	msgpack_pack_array(&w->pk, n);
+	for (n = 0; n < FA_MAX && ids[n] != NULL; n++)
+		ipc_pack_str(&w->pk, ids[n]);
+}
+
+static void *
+fa_main(void *arg)
+{
+	zsock_t		*router = arg;
+	zframe_t	*ident, *msg;
+	struct ipc_r	 q;
+	struct ipc_w	 w;
+
+	while (!fa_stop) {
+		zmq_pollitem_t	 pi = { zsock_resolve(router), 0, ZMQ_POLLIN,
+		    0 };
+
+		if (zmq_poll(&pi, 1, 50) <= 0)
+			continue;
+		if (ipc_router_recv(router, &ident, &msg) == -1)
+			continue;
+		ipc_w_init(&w);
+		if (ipc_r_parse(&q, zframe_data(msg), zframe_size(msg)) == 0) {
+			pthread_mutex_lock(&fa_mtx);
+			switch (q.op) {
+			case IPC_OP_PING:
+				if (fa_mute) {
+					/* a relayd restarting */
+					ipc_w_free(&w);
+					ipc_w_init(&w);
+					pthread_mutex_unlock(&fa_mtx);
+					ipc_r_free(&q);
+					zframe_destroy(&ident);
+					zframe_destroy(&msg);
+					continue;
+				}
+				ipc_w_reply(&w, q.op, q.id, 1, NULL, 1);
+				ipc_w_str(&w, "node", "nA");
+				break;
+			case IPC_OP_NODE_ADOPT:
+				(void)ipc_get_strz(q.root, "node", fa_asked,
+				    sizeof(fa_asked));
+				fa_adopts++;
+				ipc_w_reply(&w, q.op, q.id, 1, NULL, 1);
+				fa_pack_ids(&w, fa_adopt);
+				break;
+			case IPC_OP_CALL_LIST:
+				if (fa_list_error[0] != '\0')
+					ipc_w_reply(&w, q.op, q.id, 0,
+					    fa_list_error, 0);
+				else {
+					ipc_w_reply(&w, q.op, q.id, 1, NULL, 1);
+					fa_pack_ids(&w, fa_list);
+				}
+				break;
+			case IPC_OP_CALL_DELETE:
+				if (fa_ndeleted < FA_MAX)
+					(void)ipc_get_strz(q.root, "call",
+					    fa_deleted[fa_ndeleted++], 64);
+				ipc_w_reply(&w, q.op, q.id, 1, NULL, 0);
+				break;
+			default:
+				ipc_w_reply(&w, q.op, q.id, 0, "unexpected", 0);
+				break;
+			}
+			pthread_mutex_unlock(&fa_mtx);
+			ipc_router_send(router, ident, &w);
+		}
+		ipc_r_free(&q);
+		ipc_w_free(&w);
+		zframe_destroy(&ident);
+		zframe_destroy(&msg);
+	}
+	return NULL;
+}
+
+/* A call on relay node node. */
+static struct call *
+fa_call(struct ctld *c, const char *id, const char *node)
+{
+	struct call	*call;
+
+	assert_non_null(call = calls_add(c->calls, id, strlen(id)));
+	assert_int_equal(call_str_setz(&call->relay_node, node), 0);
+	return call;
+}
+
+/*
+ * Node nB dies (nothing listens) while nA answers.  The adopter's
+ * call_list, not only node_adopt's reply, says which calls moved: a call
+ * named only by call_list (adopted by an earlier attempt) is not ended;
+ * without call_list ("restoring") nothing ends; a call of nB nA does not
+ * hold ends; one nA adopted that ctld does not know is deleted there.
+ * Requests for calls of the dead node are not sent (no deadline spent).
+ * A call of a node not in relay_nodes is adopted as a dead node's.
+ */
+static void
+test_adopt(void **state)
+{
+	struct ctld	 c;
+	struct config	 cf;
+	struct call	*call;
+	zsock_t		*router;
+	pthread_t	 th;
+	char		 err[256];
+	uint64_t	 t0;
+	int		 due = -1;
+
+	(void)state;
+	zsys_handler_set(NULL);
+	unlink("/tmp/rtpsec-ut-ctld-adopt-a.sock");
+	assert_non_null(router = ipc_bind(ZMQ_ROUTER, FA_EP));
+	fa_stop = 0;
+	assert_int_equal(pthread_create(&th, NULL, fa_main, router), 0);
+	assert_int_equal(config_load(&cf, NULL, err, sizeof(err)), 0);
+	snprintf(cf.relay_nodes, sizeof(cf.relay_nodes), "nA=" FA_EP ","
+	    "ipc:///tmp/rtpsec-ut-a-pub.sock nB=" FA_EP_B ","
+	    "ipc:///tmp/rtpsec-ut-b-pub.sock");
+	cf.relay_dead_ms = 300;
+	cf.ipc_timeout_ms = 300;
+	memset(&c, 0, sizeof(c));
+	c.cfg = &cf;
+	assert_non_null(c.calls = calls_new());
+	assert_non_null(c.nodes = nodes_new(&cf, daemon_now_ms(), err,
+	    sizeof(err)));
+	fa_call(&c, "a1@x", "nB");
+	fa_call(&c, "a2@x", "nB");
+	fa_call(&c, "a3@x", "nB");
+	fa_call(&c, "b1@x", "nA");
+	t0 = daemon_now_ms();
+	while (due != 1 && daemon_now_ms() - t0 < 3000) {
+		due = nodes_tick(c.nodes, daemon_now_ms());
+		usleep(20000);
+	}
+	assert_int_equal(due, 1);
+	assert_true(nodes_answering(c.nodes, 0));
+	assert_false(nodes_answering(c.nodes, 1));
+	call = calls_find(c.calls, "a1@x", 4);
+	assert_false(ctld_relay_answering(&c, call));
+	assert_true(ctld_relay_answering(&c, calls_find(c.calls, "b1@x", 4)));
+
+	/* call_list fails: what node_adopt named moves, nothing ends */
+	pthread_mutex_lock(&fa_mtx);
+	fa_adopt[0] = "a1@x";
+	snprintf(fa_list_error, sizeof(fa_list_error), "restoring");
+	pthread_mutex_unlock(&fa_mtx);
+	assert_int_equal(session_adopt(&c, 1), -1);
+	assert_string_equal(fa_asked, "nB");
+	assert_string_equal(calls_find(c.calls, "a1@x", 4)->relay_node, "nA");
+	assert_int_equal(calls_count(c.calls), 4);
+	assert_string_equal(calls_find(c.calls, "a2@x", 4)->relay_node, "nB");
+
+	/* the retry: node_adopt names a2 and an orphan, call_list a1 a2
+	 * b1; a3 is held by nobody */
+	pthread_mutex_lock(&fa_mtx);
+	fa_adopt[0] = "a2@x";
+	fa_adopt[1] = "orphan@x";
+	fa_list[0] = "a1@x";
+	fa_list[1] = "a2@x";
+	fa_list[2] = "b1@x";
+	fa_list_error[0] = '\0';
+	pthread_mutex_unlock(&fa_mtx);
+	assert_int_equal(session_adopt(&c, 1), 0);
+	assert_string_equal(calls_find(c.calls, "a1@x", 4)->relay_node, "nA");
+	assert_string_equal(calls_find(c.calls, "a2@x", 4)->relay_node, "nA");
+	assert_null(calls_find(c.calls, "a3@x", 4));
+	assert_int_equal(calls_count(c.calls), 3);
+	assert_int_equal(fa_ndeleted, 1);
+	assert_string_equal(fa_deleted[0], "orphan@x");
+
+	/* a call of the dead node ends at once, nothing asked of relayd */
+	call = fa_call(&c, "a4@x", "nB");
+	t0 = daemon_now_ms();
+	session_end(&c, &call, SESSION_DELETED, 0, NULL);
+	assert_true(daemon_now_ms() - t0 < 100);
+	assert_int_equal(fa_ndeleted, 1);
+
+	/* a node not in relay_nodes: its calls are adopted */
+	fa_call(&c, "u1@x", "nOld");
+	pthread_mutex_lock(&fa_mtx);
+	fa_adopt[0] = "u1@x";
+	fa_adopt[1] = NULL;
+	fa_list[0] = "u1@x";
+	fa_list[1] = NULL;
+	pthread_mutex_unlock(&fa_mtx);
+	assert_false(ctld_relay_answering(&c, calls_find(c.calls, "u1@x",
+	    4)));
+	session_adopt_unknown(&c);
+	assert_string_equal(fa_asked, "nOld");
+	assert_string_equal(calls_find(c.calls, "u1@x", 4)->relay_node, "nA");
+	/* its calls all adopted: not asked again */
+	fa_adopts = 0;
+	session_adopt_unknown(&c);
+	assert_int_equal(fa_adopts, 0);
+
+	/* nA restarts (silent): a call of it ended meanwhile gets its
+	 * call_delete once nA answers again, a call of the same id made
+	 * since does not */
+	fa_mute = 1;
+	call = calls_find(c.calls, "b1@x", 4);
+	t0 = daemon_now_ms();
+	while (ctld_relay_answering(&c, call) && daemon_now_ms() - t0 < 3000) {
+		nodes_tick(c.nodes, daemon_now_ms());
+		usleep(20000);
+	}
+	assert_false(nodes_answering(c.nodes, 0));
+	assert_false(ctld_relay_answering(&c, call));
+	session_end(&c, &call, SESSION_DELETED, 0, NULL);
+	call = calls_find(c.calls, "a1@x", 4);
+	session_end(&c, &call, SESSION_DELETED, 0, NULL);
+	fa_call(&c, "a1@x", "nA");	/* offered again since */
+	assert_int_equal(c.ngone, 3);	/* and a4 of nB, still silent */
+	session_gone_flush(&c);
+	assert_int_equal(c.ngone, 3);
+	assert_int_equal(fa_ndeleted, 1);
+	fa_mute = 0;
+	t0 = daemon_now_ms();
+	while (!nodes_answering(c.nodes, 0) && daemon_now_ms() - t0 < 3000) {
+		nodes_tick(c.nodes, daemon_now_ms());
+		usleep(20000);
+	}
+	assert_true(nodes_answering(c.nodes, 0));
+	session_gone_flush(&c);
+	assert_int_equal(c.ngone, 1);
+	assert_int_equal(fa_ndeleted, 2);
+	assert_string_equal(fa_deleted[1], "b1@x");
+	session_gone_free(&c);
+
+	fa_stop = 1;
+	pthread_join(th, NULL);
+	zsock_destroy(&router);
+	nodes_destroy(&c.nodes);
+	calls_destroy(&c.calls);
+	unlink("/tmp/rtpsec-ut-ctld-adopt-a.sock");
+}
+
+/*
+ * ctld's own stalls (a long request, a slow turn) are not the nodes'
+ * silence: nodes_stalled() and a long gap between ticks move the
+ * silence clock; a grace holds a busy node's death off.
+ */
+static void
+test_nodes_stall(void **state)
+{
+	struct config	 cf;
+	struct nodes	*ns;
+	char		 err[256];
+	uint64_t	 t;
+
+	(void)state;
+	assert_int_equal(config_load(&cf, NULL, err, sizeof(err)), 0);
+	snprintf(cf.relay_nodes, sizeof(cf.relay_nodes),
+	    "n1=ipc:///tmp/rtpsec-ut-none1.sock,ipc:///tmp/rtpsec-ut-p1.sock "
+	    "n2=ipc:///tmp/rtpsec-ut-none2.sock,ipc:///tmp/rtpsec-ut-p2.sock");
+	cf.relay_dead_ms = 1000;
+	assert_non_null(ns = nodes_new(&cf, 1000, err, sizeof(err)));
+	assert_int_equal(nodes_tick(ns, 1000), -1);	/* pings sent */
+	assert_int_equal(nodes_tick(ns, 1250), -1);
+	assert_true(nodes_answering(ns, 0));
+	/* ctld blocked 5 s on a request */
+	nodes_stalled(ns, 5000);
+	assert_int_equal(nodes_tick(ns, 6300), -1);
+	assert_true(nodes_alive(ns, 0));
+	/* a loop turn 8 s long: taken for a stall as well */
+	assert_int_equal(nodes_tick(ns, 14300), -1);
+	assert_true(nodes_alive(ns, 0) && nodes_alive(ns, 1));
+	/* n2 busy with our request: its silence counts from the grace */
+	nodes_grace(ns, 1, 16000);
+	assert_int_equal(nodes_tick(ns, 14550), 0);	/* n1: 1050 ms */
+	assert_false(nodes_alive(ns, 0));
+	for (t = 14800; t <= 16800; t += 250) {
+		nodes_tick(ns, t);
+		assert_true(nodes_alive(ns, 1));
+	}
+	nodes_tick(ns, 17050);
+	assert_false(nodes_alive(ns, 1));
+	nodes_destroy(&ns);
+}
+
 int
 main(void)
 {
@@ -857,6 +1162,8 @@ main(void)
 		cmocka_unit_test(test_record_relay_node),
 		cmocka_unit_test(test_ngpersist),
 		cmocka_unit_test(test_resync),
+		cmocka_unit_test(test_nodes_stall),
+		cmocka_unit_test(test_adopt),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
