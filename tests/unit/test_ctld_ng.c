@@ -24,6 +24,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include "tests/unit/redisfix.h"
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -629,52 +631,6 @@ test_record_relay_node(void **state)
  * is an empty Redis), for the tests of what ctld does when Redis goes
  * away and comes back.  Skipped where redis-server is not installed.
  */
-static char	 rdir[64], rsock[128];
-static pid_t	 rpid = -1;
-
-static int
-redis_start(void)
-{
-	struct stat	 st;
-	int		 i;
-
-	if (rdir[0] == '\0') {
-		snprintf(rdir, sizeof(rdir), "/tmp/rtpsec-ut.XXXXXX");
-		if (mkdtemp(rdir) == NULL)
-			return -1;
-		snprintf(rsock, sizeof(rsock), "%s/redis.sock", rdir);
-	}
-	if ((rpid = fork()) == -1)
-		return -1;
-	if (rpid == 0) {
-		int	 fd = open("/dev/null", O_WRONLY);
-
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execlp("redis-server", "redis-server", "--port", "0",
-		    "--unixsocket", rsock, "--save", "", "--appendonly", "no",
-		    "--dir", rdir, (char *)NULL);
-		_exit(127);
-	}
-	for (i = 0; i < 500; i++) {
-		if (stat(rsock, &st) == 0)
-			return 0;
-		usleep(10000);
-	}
-	return -1;
-}
-
-static void
-redis_kill(void)
-{
-	if (rpid > 0) {
-		kill(rpid, SIGKILL);
-		waitpid(rpid, NULL, 0);
-		rpid = -1;
-		unlink(rsock);
-	}
-}
-
 static long long
 redis_exists(const char *key)
 {
@@ -696,19 +652,6 @@ redis_exists(const char *key)
 	return n;
 }
 
-static void
-redis_done(void)
-{
-	char	 p[192];
-
-	redis_kill();
-	if (rdir[0] != '\0') {
-		snprintf(p, sizeof(p), "%s/dump.rdb", rdir);
-		unlink(p);
-		rmdir(rdir);
-		rdir[0] = '\0';
-	}
-}
 
 /* ng replies kept in Redis are found by a new ngpersist (a restarted
  * ctld); a reply with SDES keys is never written. */
@@ -729,8 +672,8 @@ test_ngpersist(void **state)
 	buf_init(&out);
 	assert_int_equal(ngpersist_get(np, "c1", 2, &out), -1);
 	ngpersist_destroy(&np);
-	if (redis_start() == -1) {
-		redis_done();
+	if (redisfix_start() == -1) {
+		redisfix_done();
 		skip();
 	}
 	snprintf(spec, sizeof(spec), "unix:%s", rsock);
@@ -752,7 +695,7 @@ test_ngpersist(void **state)
 	ngpersist_destroy(&np);
 	ngpersist_destroy(&np2);
 	buf_free(&out);
-	redis_done();
+	redisfix_done();
 }
 
 /* Runs ctld's store timers until every record of calls rs-0..rs-n-1
@@ -797,8 +740,8 @@ test_resync(void **state)
 	(void)state;
 	/* as the daemons (daemon_start()): a write to a dead Redis fails */
 	signal(SIGPIPE, SIG_IGN);
-	if (redis_start() == -1) {
-		redis_done();
+	if (redisfix_start() == -1) {
+		redisfix_done();
 		skip();
 	}
 	memset(&c, 0, sizeof(c));
@@ -816,14 +759,14 @@ test_resync(void **state)
 	assert_int_equal(resync_wait(&c, 300, -1), 300);
 
 	/* Redis restarts empty, no command comes in */
-	redis_kill();
-	assert_int_equal(redis_start(), 0);
+	redisfix_kill();
+	assert_int_equal(redisfix_start(), 0);
 	assert_int_equal(redis_exists("rtpsec:call:{rs-0@x}"), 0);
 	assert_int_equal(resync_wait(&c, 300, -1), 300);
 
 	/* again, and a call ends meanwhile */
-	redis_kill();
-	assert_int_equal(redis_start(), 0);
+	redisfix_kill();
+	assert_int_equal(redisfix_start(), 0);
 	call = calls_find(c.calls, "rs-7@x", 6);
 	session_end(&c, &call, SESSION_DELETED, 1, NULL);
 	assert_int_equal(resync_wait(&c, 300, 7), 299);
@@ -831,7 +774,7 @@ test_resync(void **state)
 	assert_int_equal(c.resyncing, 0);
 	store_destroy(&c.store);
 	calls_destroy(&c.calls);
-	redis_done();
+	redisfix_done();
 }
 
 /*

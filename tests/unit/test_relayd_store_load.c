@@ -20,54 +20,12 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "tests/unit/redisfix.h"
+
 #include "libcommon/store.h"
 
 #define NREC	12
 
-static char	 rdir[64], rsock[128];
-static pid_t	 rpid = -1;
-
-static int
-redis_start(void)
-{
-	struct stat	 st;
-	int		 i;
-
-	snprintf(rdir, sizeof(rdir), "/tmp/rtpsec-ut.XXXXXX");
-	if (mkdtemp(rdir) == NULL)
-		return -1;
-	snprintf(rsock, sizeof(rsock), "%s/redis.sock", rdir);
-	if ((rpid = fork()) == -1)
-		return -1;
-	if (rpid == 0) {
-		int	 fd = open("/dev/null", O_WRONLY);
-
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execlp("redis-server", "redis-server", "--port", "0",
-		    "--unixsocket", rsock, "--save", "", "--appendonly", "no",
-		    "--dir", rdir, (char *)NULL);
-		_exit(127);
-	}
-	for (i = 0; i < 500; i++) {
-		if (stat(rsock, &st) == 0)
-			return 0;
-		usleep(10000);
-	}
-	return -1;
-}
-
-static void
-redis_done(void)
-{
-	if (rpid > 0) {
-		kill(rpid, SIGKILL);
-		waitpid(rpid, NULL, 0);
-		rpid = -1;
-	}
-	unlink(rsock);
-	rmdir(rdir);
-}
 
 struct seen {
 	struct store	*s;
@@ -98,8 +56,8 @@ test_load_while_deleting(void **state)
 	int		 i, n;
 
 	(void)state;
-	if (redis_start() == -1) {
-		redis_done();
+	if (redisfix_start() == -1) {
+		redisfix_done();
 		skip();
 	}
 	snprintf(spec, sizeof(spec), "unix:%s", rsock);
@@ -122,7 +80,7 @@ test_load_while_deleting(void **state)
 	assert_int_equal(store_calls_load(s, load_one, &sn), NREC / 2);
 	assert_int_equal(sn.bad, 0);
 	store_destroy(&s);
-	redis_done();
+	redisfix_done();
 }
 
 int
