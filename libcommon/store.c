@@ -71,6 +71,7 @@ struct store {
 	uint64_t		 progress_ms;	/* last reply read */
 	int			 ttl;
 	uint64_t		 last_try_ms;
+	uint64_t		 retry_ms;	/* STORE_RETRY_MIN_MS, doubling */
 	uint64_t		 errors;
 	size_t			 npending;
 	struct store_pending	*pending[STORE_BUCKETS];
@@ -518,11 +519,19 @@ store_tick(struct store *s, uint64_t now_ms)
 	if (s->npending == 0 && s->ctx != NULL)
 		return;
 	if (s->ctx == NULL) {
-		if (now_ms - s->last_try_ms < STORE_RETRY_MS)
+		/* soon after a loss (a Redis restarted by its supervisor is
+		 * back within milliseconds), then less and less often */
+		if (s->retry_ms == 0)
+			s->retry_ms = STORE_RETRY_MIN_MS;
+		if (now_ms - s->last_try_ms < s->retry_ms)
 			return;
 		s->last_try_ms = now_ms;
-		if (store_connect(s) == -1)
+		if (store_connect(s) == -1) {
+			s->retry_ms = s->retry_ms * 2 > STORE_RETRY_MS ?
+			    STORE_RETRY_MS : s->retry_ms * 2;
 			return;
+		}
+		s->retry_ms = STORE_RETRY_MIN_MS;
 	}
 	for (i = 0; i < STORE_BUCKETS && s->ctx != NULL; i++)
 		while ((p = s->pending[i]) != NULL) {

@@ -24,7 +24,8 @@
 
 #define STORE_VERSION		1
 #define STORE_TIMEOUT_MS	100
-#define STORE_RETRY_MS		1000
+#define STORE_RETRY_MS		1000	/* reconnection attempts: at most */
+#define STORE_RETRY_MIN_MS	25	/* at first, doubling up to the above */
 #define STORE_KEYLEN		512
 
 struct store;
