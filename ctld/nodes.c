@@ -19,6 +19,7 @@ struct node {
 	struct relay		*relay;		/* the calls' requests */
 	struct ipc_client	*mon;		/* pings */
 	uint64_t		 ping_id;	/* outstanding, 0 none */
+	uint64_t		 ping_sent_ms;
 	uint64_t		 last_ok_ms;	/* last ping answered */
 	uint64_t		 waiting_ms;	/* first ping unanswered, 0 none */
 	uint64_t		 adopt_at_ms;	/* next adoption attempt */
@@ -227,7 +228,15 @@ nodes_collect(struct node *n, uint64_t now_ms)
 
 	if (n->ping_id == 0)
 		return;
-	if (ipc_client_wait(n->mon, &n->ping_id, 1, 1, &r) == 0 && r.ok) {
+	/* polled, never waited for: a reply that takes longer than a round
+	 * is still taken at a later one (a wait that timed out would reset
+	 * the socket, and the next ping could not go out until it
+	 * reconnected: a busy node taken for a silent one) */
+	if (ipc_client_poll(n->mon, n->ping_id, &r) == -1) {
+		ipc_r_free(&r);
+		return;
+	}
+	if (r.ok) {
 		if (ipc_get_strz(r.root, "node", node, sizeof(node)) == 0 &&
 		    strcmp(node, n->id) != 0)
 			log_warnx("relay node %s answers as node %s: check "
@@ -250,14 +259,20 @@ nodes_ping(struct node *n, uint64_t now_ms)
 	char		 err[128];
 	uint64_t	 id = ipc_client_next_id(n->mon);
 
+	/* one ping at a time; another only when it went unanswered for a
+	 * while (a restarted relayd never saw it) */
+	if (n->ping_id != 0 && now_ms - n->ping_sent_ms < NODES_SILENT_MS / 2)
+		return;
 	/* silence counts from a ping that went unanswered, not from the
 	 * last answer: a loop held up (a long adoption) misses no reply */
 	if (n->waiting_ms == 0)
 		n->waiting_ms = now_ms;
 	ipc_w_init(&w);
 	ipc_w_begin(&w, IPC_OP_PING, id, 0);
-	if (ipc_client_send(n->mon, &w, 0, err, sizeof(err)) == 0)
+	if (ipc_client_send(n->mon, &w, 0, err, sizeof(err)) == 0) {
 		n->ping_id = id;
+		n->ping_sent_ms = now_ms;
+	}
 	ipc_w_free(&w);
 }
 

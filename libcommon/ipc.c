@@ -705,7 +705,8 @@ ipc_client_wait_n(struct ipc_client *c, const uint64_t *id, size_t n,
 		struct ipc_r	 t;
 		int		 k;
 
-		if (left <= 0)
+		/* left 0: what is already there (ipc_client_poll) */
+		if (left < 0)
 			break;
 		k = zmq_poll(&pi, 1, (long)left);
 		if (k == -1 && zmq_errno() == EINTR)
@@ -811,6 +812,16 @@ ipc_client_send(struct ipc_client *c, const struct ipc_w *w, int timeout_ms,
 	    &r) == 1)
 		return 0;
 	snprintf(err, errlen, "%s", r.error);
+	return -1;
+}
+
+int
+ipc_client_poll(struct ipc_client *c, uint64_t id, struct ipc_r *r)
+{
+	ipc_client_r_init(r, 1);
+	if (ipc_client_wait_n(c, &id, 1, zclock_mono(), r) == 1)
+		return 0;
+	snprintf(r->error, sizeof(r->error), "no reply yet");
 	return -1;
 }
 

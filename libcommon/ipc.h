@@ -187,6 +187,13 @@ int	ipc_client_send(struct ipc_client *, const struct ipc_w *w,
 int	ipc_client_wait(struct ipc_client *, const uint64_t *id, size_t n,
 	    int timeout_ms, struct ipc_r *r);
 
+/* Takes the reply to id if it has arrived, without waiting and without
+ * resetting the socket (ipc_client_wait does, on a timeout): for a
+ * request polled for every loop turn, such as a liveness ping.  0 with
+ * *r parsed, or -1 (not yet: r->root NULL).  Older replies met on the
+ * way are dropped.  *r must be freed either way. */
+int	ipc_client_poll(struct ipc_client *, uint64_t id, struct ipc_r *r);
+
 /* A SUB socket connected to endpoint, subscribed to everything. */
 zsock_t	*ipc_sub(const char *endpoint);
 

@@ -433,7 +433,8 @@ store_write(struct store *s, enum store_op op, const char *id,
 		argv[6] = "created"; argv[7] = cr;
 		argv[8] = "last_signal"; argv[9] = ls;
 		argv[10] = "data"; argv[11] = data;
-		for (i = 0; i < 12; i++)
+		/* data is binary (msgpack), never a C string */
+		for (i = 0; i < 11; i++)
 			argl[i] = strlen(argv[i]);
 		argl[11] = len;
 		redisAppendCommandArgv(s->ctx, 12, argv, argl);
