@@ -265,7 +265,11 @@ persist_worker_changed(struct call *c)
 			for (k = 0; k < 2; k++) {
 				struct media *m = l->media[i];
 
-				if (__atomic_exchange_n(&m->s[k].latch_dirty,
+				/* a plain load first: no locked write to the
+				 * workers' cache lines while nothing changed */
+				if (__atomic_load_n(&m->s[k].latch_dirty,
+				    __ATOMIC_RELAXED) &&
+				    __atomic_exchange_n(&m->s[k].latch_dirty,
 				    0, __ATOMIC_RELAXED))
 					changed = 1;
 				if (m->srtp[k].x != NULL &&

@@ -580,7 +580,8 @@ srtpx_roc(const struct srtpx *x, uint32_t ssrc)
 int
 srtpx_dirty(struct srtpx *x)
 {
-	return __atomic_exchange_n(&x->dirty, 0, __ATOMIC_RELAXED);
+	return __atomic_load_n(&x->dirty, __ATOMIC_RELAXED) &&
+	    __atomic_exchange_n(&x->dirty, 0, __ATOMIC_RELAXED);
 }
 
 size_t
