@@ -140,6 +140,13 @@ call_media_new(struct relayd *r, struct call *c, unsigned index,
 		 * once they are closed, try again */
 		io_close_wait_all(r->io);
 	}
+	/* restoring after a kill: the dead relayd's io_uring rings are torn
+	 * down by the kernel after the process is gone, and hold its
+	 * sockets, so its ports may stay bound for some milliseconds */
+	while (m->pair == -1 && want != 0 && daemon_now_ms() < r->claim_until_ms) {
+		usleep(5000);
+		m->pair = ports_claim(pool, want, fds);
+	}
 	if (m->pair == -1) {
 		free(m);
 		return NULL;

@@ -52,6 +52,7 @@ struct relayd {
 	struct call		*dirty;		/* ctl: to persist */
 	uint64_t		 restored;	/* calls restored or adopted */
 	int			 restore_pending;	/* Redis was down */
+	uint64_t		 claim_until_ms;	/* restore: wait for ports */
 	uint64_t		 restore_try_ms;
 	uint64_t		 restore_failed;
 	struct io		*io;		/* RO pointer */

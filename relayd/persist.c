@@ -816,7 +816,11 @@ persist_restore(struct relayd *r)
 	memset(&ld, 0, sizeof(ld));
 	ld.r = r;
 	ld.deadline = daemon_now_ms() + PERSIST_KEYD_WAIT_MS;
-	if ((n = store_calls_load(r->store, persist_load_one, &ld)) == -1) {
+	/* our own ports may still be held by our killed predecessor */
+	r->claim_until_ms = daemon_now_ms() + PERSIST_PORT_WAIT_MS;
+	n = store_calls_load(r->store, persist_load_one, &ld);
+	r->claim_until_ms = 0;
+	if (n == -1) {
 		if (!r->restore_pending)
 			log_warnx("persist: Redis unavailable: calls not "
 			    "restored yet, retrying every second");

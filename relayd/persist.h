@@ -29,6 +29,9 @@
 /* How long a restore waits for keyd to answer (it may be restarting
  * too). */
 #define PERSIST_KEYD_WAIT_MS	2000
+/* How long a restore waits for its ports to be free (a killed relayd's
+ * io_uring rings release its sockets after it is gone). */
+#define PERSIST_PORT_WAIT_MS	1000
 /* Writes a flush may leave unanswered before the rest waits a turn. */
 #define PERSIST_INFLIGHT	1024
 
