@@ -23,11 +23,20 @@ static pid_t	 rpid = -1;
 
 /* Starts it (in a new temporary directory the first time) and waits
  * until it answers PING: the socket file appears before it accepts. */
+static void	redisfix_done(void);
+
 static int
 redisfix_start(void)
 {
+	static int	 registered;
 	struct stat	 st;
 	int		 i;
+
+	/* a failed assertion leaves the test early: still stop it */
+	if (!registered) {
+		atexit(redisfix_done);
+		registered = 1;
+	}
 
 	if (rdir[0] == '\0') {
 		snprintf(rdir, sizeof(rdir), "/tmp/rtpsec-ut.XXXXXX");
