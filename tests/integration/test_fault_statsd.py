@@ -357,7 +357,11 @@ class FaultStatsdTest(unittest.TestCase):
             self.assertTrue(h["daemons"][prog]["up"], h)
             self.assertIsNotNone(h["daemons"][prog]["last_heard_ms"], h)
             self.assertEqual(len(h["daemons"][prog]["nodes"]), 1, h)
-        self.assertTrue(h["daemons"]["statsd"]["persisting"], h)
+        # statsd may have started before Redis accepted: it reconnects
+        # every second
+        wait_until(lambda: ((self.health() or {}).get("daemons", {})
+                            .get("statsd", {}).get("persisting")),
+                   timeout=5, what="statsd persisting to Redis")
 
         self.traffic("start")
         time.sleep(SAVE_S)
