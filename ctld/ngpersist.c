@@ -7,40 +7,29 @@
  * answers in order).
  */
 #include <poll.h>
-#include <sys/time.h>
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <hiredis/hiredis.h>
 
 #include "libcommon/config.h"
+#include "libcommon/daemon.h"
+#include "libcommon/redisaddr.h"
 #include "libcommon/log.h"
 #include "ctld/ng.h"
 #include "ctld/ngpersist.h"
 
 struct ngpersist {
 	redisContext	*ctx;
-	int		 unix_sock;
-	char		 path[CONFIG_STRLEN];
-	int		 port;
+	struct redis_addr addr;
 	int		 ttl;
 	size_t		 inflight;	/* SET replies not read yet */
 	uint64_t	 last_try_ms;
 	uint64_t	 errors;
 };
-
-static uint64_t
-np_now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void
 np_disconnect(struct ngpersist *np)
@@ -55,20 +44,15 @@ np_disconnect(struct ngpersist *np)
 static int
 np_connect(struct ngpersist *np)
 {
-	struct timeval	 tv = { 0, NGPERSIST_TIMEOUT_MS * 1000 };
+	char	 err[128];
 
 	np_disconnect(np);
-	np->last_try_ms = np_now_ms();
-	if (np->unix_sock)
-		np->ctx = redisConnectUnixWithTimeout(np->path, tv);
-	else
-		np->ctx = redisConnectWithTimeout(np->path, np->port, tv);
-	if (np->ctx == NULL || np->ctx->err) {
-		np_disconnect(np);
+	np->last_try_ms = daemon_now_ms();
+	if ((np->ctx = redis_addr_connect(&np->addr, NGPERSIST_TIMEOUT_MS,
+	    err, sizeof(err))) == NULL) {
 		np->errors++;
 		return -1;
 	}
-	redisSetTimeout(np->ctx, tv);
 	return 0;
 }
 
@@ -79,13 +63,7 @@ ngpersist_new(const char *spec, int ttl_s)
 
 	if ((np = calloc(1, sizeof(*np))) == NULL)
 		return NULL;
-	if (strncmp(spec, "unix:", 5) == 0) {
-		np->unix_sock = 1;
-		if (spec[5] == '\0' || strlen(spec + 5) >= sizeof(np->path))
-			goto bad;
-		strcpy(np->path, spec + 5);
-	} else if (config_hostport(spec, np->path, sizeof(np->path),
-	    &np->port) == -1)
+	if (redis_addr_parse(&np->addr, spec) == -1)
 		goto bad;
 	ngpersist_set_ttl(np, ttl_s);
 	(void)np_connect(np);

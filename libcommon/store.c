@@ -17,11 +17,10 @@
  * the latest operation of each call is the one replayed.
  */
 #include <poll.h>
-#include <sys/time.h>
 
-#include <time.h>
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +28,9 @@
 #include <hiredis/hiredis.h>
 
 #include "libcommon/config.h"
+#include "libcommon/daemon.h"
 #include "libcommon/log.h"
+#include "libcommon/redisaddr.h"
 #include "libcommon/store.h"
 
 #define STORE_BUCKETS	1024
@@ -61,9 +62,7 @@ struct store {
 	redisContext		*ctx;
 	struct store_flight	*fhead, *ftail;
 	size_t			 nflight;
-	int			 unix_sock;
-	char			 path[CONFIG_STRLEN];	/* unix path or host */
-	int			 port;
+	struct redis_addr	 addr;
 	char			 ns[16];		/* "call", "relay" */
 	char			 node[CONFIG_STRLEN];
 	char			 node_key[STORE_KEYLEN];
@@ -113,15 +112,6 @@ store_key(const struct store *s, char *dst, size_t len, const char *id)
 }
 
 static void	store_drain(struct store *);
-
-static uint64_t
-store_now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static unsigned
 store_hash(const char *s)
@@ -229,27 +219,18 @@ store_disconnect(struct store *s)
 static int
 store_connect(struct store *s)
 {
-	struct timeval	 tv = { 0, STORE_TIMEOUT_MS * 1000 };
+	char	 err[128], name[CONFIG_STRLEN + 16];
 
 	store_disconnect(s);
-	if (s->unix_sock)
-		s->ctx = redisConnectUnixWithTimeout(s->path, tv);
-	else
-		s->ctx = redisConnectWithTimeout(s->path, s->port, tv);
-	if (s->ctx == NULL || s->ctx->err) {
-		log_debug("store: cannot connect to Redis: %s",
-		    s->ctx ? s->ctx->errstr : "out of memory");
-		store_disconnect(s);
+	if ((s->ctx = redis_addr_connect(&s->addr, STORE_TIMEOUT_MS, err,
+	    sizeof(err))) == NULL) {
+		log_debug("store: cannot connect to Redis: %s", err);
 		s->errors++;
 		return -1;
 	}
-	redisSetTimeout(s->ctx, tv);
 	s->epoch++;
-	if (s->unix_sock)
-		log_info("store: connected to Redis at unix:%s", s->path);
-	else
-		log_info("store: connected to Redis at %s:%d", s->path,
-		    s->port);
+	log_info("store: connected to Redis at %s",
+	    redis_addr_str(&s->addr, name, sizeof(name)));
 	return 0;
 }
 
@@ -272,13 +253,7 @@ store_new_ns(const char *spec, const char *ns, const char *node,
 		return NULL;
 	}
 	strcpy(s->ns, ns);
-	if (strncmp(spec, "unix:", 5) == 0) {
-		s->unix_sock = 1;
-		if (strlen(spec + 5) == 0 || strlen(spec + 5) >= sizeof(s->path))
-			goto bad;
-		strcpy(s->path, spec + 5);
-	} else if (config_hostport(spec, s->path, sizeof(s->path),
-	    &s->port) == -1)
+	if (redis_addr_parse(&s->addr, spec) == -1)
 		goto bad;
 	snprintf(s->node, sizeof(s->node), "%s", node);
 	if (store_ns_node_key(s->node_key, sizeof(s->node_key), ns,
@@ -332,7 +307,7 @@ store_flight_reply(struct store *s, redisReply *r)
 		f->failed = 1;
 	}
 	freeReplyObject(r);
-	s->progress_ms = store_now_ms();
+	s->progress_ms = daemon_now_ms();
 	if (--f->replies == 0)
 		store_flight_pop(s, !f->failed);
 }
@@ -379,10 +354,10 @@ store_read(struct store *s, int wait_ms)
 static void
 store_drain(struct store *s)
 {
-	uint64_t	 deadline = store_now_ms() + STORE_TIMEOUT_MS;
+	uint64_t	 deadline = daemon_now_ms() + STORE_TIMEOUT_MS;
 
 	while (s->ctx != NULL && s->nflight > 0) {
-		if (store_now_ms() >= deadline) {
+		if (daemon_now_ms() >= deadline) {
 			log_warnx("store: Redis did not answer in %d ms",
 			    STORE_TIMEOUT_MS);
 			store_disconnect(s);
@@ -447,7 +422,7 @@ store_write(struct store *s, enum store_op op, const char *id,
 		f->replies = 4;
 	}
 	redisAppendCommand(s->ctx, "EXEC");
-	f->sent_ms = store_now_ms();
+	f->sent_ms = daemon_now_ms();
 	if (s->ftail != NULL)
 		s->ftail->next = f;
 	else
@@ -562,6 +537,32 @@ store_calls_load(struct store *s, store_load_fn fn, void *arg)
 	return store_calls_load_node(s, s->node, fn, arg);
 }
 
+/*
+ * One blocking command, for loads and adoption (never the ng path).  The
+ * pipelined writes are drained first: their replies come first on this
+ * connection, and one of them would be read as this command's (a load
+ * callback may write: relayd forgets a record it cannot restore).  The
+ * reply, or NULL with the connection dropped and counted.
+ */
+static redisReply *
+store_sync(struct store *s, const char *fmt, ...)
+{
+	redisReply	*r;
+	va_list		 ap;
+
+	store_drain(s);
+	if (s->ctx == NULL && store_connect(s) == -1)
+		return NULL;
+	va_start(ap, fmt);
+	r = redisvCommand(s->ctx, fmt, ap);
+	va_end(ap);
+	if (r == NULL) {
+		store_disconnect(s);
+		s->errors++;
+	}
+	return r;
+}
+
 int
 store_calls_load_node(struct store *s, const char *node, store_load_fn fn,
     void *arg)
@@ -571,16 +572,9 @@ store_calls_load_node(struct store *s, const char *node, store_load_fn fn,
 	size_t		 i;
 	int		 n = 0;
 
-	if (store_ns_node_key(nkey, sizeof(nkey), s->ns, node) == -1)
+	if (store_ns_node_key(nkey, sizeof(nkey), s->ns, node) == -1 ||
+	    (m = store_sync(s, "SMEMBERS %s", nkey)) == NULL)
 		return -1;
-	store_drain(s);
-	if (s->ctx == NULL && store_connect(s) == -1)
-		return -1;
-	if ((m = redisCommand(s->ctx, "SMEMBERS %s", nkey)) == NULL) {
-		store_disconnect(s);
-		s->errors++;
-		return -1;
-	}
 	if (m->type != REDIS_REPLY_ARRAY) {
 		freeReplyObject(m);
 		s->errors++;
@@ -592,20 +586,7 @@ store_calls_load_node(struct store *s, const char *node, store_load_fn fn,
 		if (m->element[i]->type != REDIS_REPLY_STRING ||
 		    store_key(s, key, sizeof(key), id) == -1)
 			continue;
-		/* fn may have sent writes (relayd deletes a record it cannot
-		 * restore): their replies come first on this connection, so
-		 * take them before a blocking command, which would read one
-		 * of them as its own (and the next records shifted); fn's
-		 * write may also have lost the connection */
-		store_drain(s);
-		if (s->ctx == NULL) {
-			s->errors++;
-			freeReplyObject(m);
-			return -1;
-		}
-		if ((r = redisCommand(s->ctx, "HGET %s data", key)) == NULL) {
-			store_disconnect(s);
-			s->errors++;
+		if ((r = store_sync(s, "HGET %s data", key)) == NULL) {
 			freeReplyObject(m);
 			return -1;
 		}
@@ -615,7 +596,7 @@ store_calls_load_node(struct store *s, const char *node, store_load_fn fn,
 		} else if (r->type == REDIS_REPLY_NIL) {
 			/* expired: drop it from the index */
 			freeReplyObject(r);
-			r = redisCommand(s->ctx, "SREM %s %s", nkey, id);
+			r = store_sync(s, "SREM %s %s", nkey, id);
 		}
 		if (r != NULL)
 			freeReplyObject(r);
@@ -630,16 +611,9 @@ store_node_drop(struct store *s, const char *node)
 	redisReply	*r;
 	char		 nkey[STORE_KEYLEN];
 
-	if (store_ns_node_key(nkey, sizeof(nkey), s->ns, node) == -1)
+	if (store_ns_node_key(nkey, sizeof(nkey), s->ns, node) == -1 ||
+	    (r = store_sync(s, "DEL %s", nkey)) == NULL)
 		return -1;
-	store_drain(s);
-	if (s->ctx == NULL && store_connect(s) == -1)
-		return -1;
-	if ((r = redisCommand(s->ctx, "DEL %s", nkey)) == NULL) {
-		store_disconnect(s);
-		s->errors++;
-		return -1;
-	}
 	freeReplyObject(r);
 	return 0;
 }
@@ -662,16 +636,9 @@ store_node_unlink(struct store *s, const char *node, const char *id)
 	redisReply	*r;
 	char		 nkey[STORE_KEYLEN];
 
-	if (store_ns_node_key(nkey, sizeof(nkey), s->ns, node) == -1)
+	if (store_ns_node_key(nkey, sizeof(nkey), s->ns, node) == -1 ||
+	    (r = store_sync(s, "SREM %s %s", nkey, id)) == NULL)
 		return -1;
-	store_drain(s);
-	if (s->ctx == NULL && store_connect(s) == -1)
-		return -1;
-	if ((r = redisCommand(s->ctx, "SREM %s %s", nkey, id)) == NULL) {
-		store_disconnect(s);
-		s->errors++;
-		return -1;
-	}
 	freeReplyObject(r);
 	return 0;
 }

@@ -24,15 +24,14 @@
 #include <hiredis/hiredis.h>
 
 #include "libcommon/config.h"
+#include "libcommon/redisaddr.h"
 #include "libcommon/log.h"
 #include "statsd/persist.h"
 
 struct persist {
 	struct collect	*collect;	/* not owned */
 	redisContext	*ctx;
-	int		 unix_sock;
-	char		 path[CONFIG_STRLEN];	/* unix path or host */
-	int		 port;
+	struct redis_addr addr;
 	char		 key[PERSIST_KEYLEN];
 	int		 tried;		/* a connection was attempted */
 	int		 loaded;	/* the saved state is merged */
@@ -69,13 +68,7 @@ persist_new(const char *spec, const char *node_id, int save_ms,
 	p->collect = c;
 	p->save_ms = save_ms < PERSIST_SAVE_MIN_MS ? PERSIST_SAVE_MIN_MS :
 	    save_ms > PERSIST_SAVE_MS ? PERSIST_SAVE_MS : save_ms;
-	if (strncmp(spec, "unix:", 5) == 0) {
-		p->unix_sock = 1;
-		if (spec[5] == '\0' || strlen(spec + 5) >= sizeof(p->path))
-			goto bad;
-		strcpy(p->path, spec + 5);
-	} else if (config_hostport(spec, p->path, sizeof(p->path),
-	    &p->port) == -1)
+	if (redis_addr_parse(&p->addr, spec) == -1)
 		goto bad;
 	if (persist_key(p->key, sizeof(p->key), node_id) == -1)
 		goto bad;
@@ -146,26 +139,21 @@ persist_fail(struct persist *p, const char *why, uint64_t now_ms)
 static int
 persist_connect(struct persist *p, uint64_t now_ms)
 {
-	struct timeval	 tv = { 0, PERSIST_TIMEOUT_MS * 1000 };
-	char		 why[160];
+	char		 err[128], why[160];
+	int		 tmo = PERSIST_TIMEOUT_MS;
 
 	/* the first time, statsd serves nothing yet: a busy Redis may take
 	 * longer rather than have the counters restart */
 	if (!p->tried)
-		tv.tv_usec = PERSIST_START_TIMEOUT_MS * 1000;
+		tmo = PERSIST_START_TIMEOUT_MS;
 	p->tried = 1;
 	p->last_try_ms = now_ms;
-	if (p->unix_sock)
-		p->ctx = redisConnectUnixWithTimeout(p->path, tv);
-	else
-		p->ctx = redisConnectWithTimeout(p->path, p->port, tv);
-	if (p->ctx == NULL || p->ctx->err) {
-		snprintf(why, sizeof(why), "cannot connect: %s",
-		    p->ctx != NULL ? p->ctx->errstr : "out of memory");
+	if ((p->ctx = redis_addr_connect(&p->addr, tmo, err,
+	    sizeof(err))) == NULL) {
+		snprintf(why, sizeof(why), "cannot connect: %s", err);
 		persist_fail(p, why, now_ms);
 		return -1;
 	}
-	redisSetTimeout(p->ctx, tv);
 	return 0;
 }
 

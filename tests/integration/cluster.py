@@ -370,6 +370,22 @@ class RtpEndpoint:
             s.setblocking(True)
 
 
+def pids_with(text):
+    """PIDs of processes whose command line contains text."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % d, "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode("utf-8", "replace")
+        except OSError:
+            continue
+        if text in cmd:
+            out.append(int(d))
+    return out
+
+
 def udp_port_bound(port, addr="127.0.0.1"):
     """True if some socket is bound to addr:port (UDP), per /proc/net/udp."""
     want = "%s:%04X" % ("".join("%02X" % int(x)

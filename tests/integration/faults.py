@@ -40,7 +40,8 @@ import time
 
 from cluster import (B, ROOT, Cluster, Resp, _free_port, _media_window,
                      bdecode, bencode, log, make_sdp, mp_pack, mp_unpack,
-                     parse_sdp, sdp_conn)
+                     parse_sdp, sdp_conn,
+                     pids_with)
 
 FAULT_KILLS = int(os.environ.get("FAULT_KILLS", "5"))
 MEDIAPROBE = os.path.join(B, "tests", "mediaprobe")
@@ -56,22 +57,6 @@ def fault_kills():
 
 
 # ---------------------------------------------------------------- processes
-def pids_with(text):
-    """PIDs of processes whose command line contains text."""
-    out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/cmdline" % d, "rb") as f:
-                cmd = f.read().replace(b"\0", b" ").decode("utf-8", "replace")
-        except OSError:
-            continue
-        if text in cmd:
-            out.append(int(d))
-    return out
-
-
 def kill_pid(pid, sig=signal.SIGKILL):
     try:
         os.kill(pid, sig)

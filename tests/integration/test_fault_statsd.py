@@ -40,29 +40,14 @@ import unittest
 
 from cluster import (B, ROOT, Resp, RtpEndpoint, Metrics, _free_port,
                      _media_window, bdecode, bencode, log, make_sdp,
-                     parse_sdp, wait_until)
+                     parse_sdp, wait_until,
+                     pids_with)
 
 KILLS = int(os.environ.get("FAULT_KILLS", "5"))
 NODE = "fault-statsd"
 PLAN = ("statsd", "relayd", "ctld", "statsd+relayd")
 # what a statsd save lags behind (PERSIST_SAVE_MS), with some slack
 SAVE_S = 1.3
-
-
-def pids_with(text):
-    """PIDs of processes whose command line contains text."""
-    out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/cmdline" % d, "rb") as f:
-                cmd = f.read().replace(b"\0", b" ").decode("utf-8", "replace")
-        except OSError:
-            continue
-        if text in cmd:
-            out.append(int(d))
-    return out
 
 
 def totals(m):

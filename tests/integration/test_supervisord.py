@@ -17,29 +17,14 @@ import time
 import unittest
 
 from cluster import (B, ROOT, RtpEndpoint, _free_port, _media_window,
-                     bdecode, bencode, log, make_sdp, parse_sdp, wait_until)
+                     bdecode, bencode, log, make_sdp, parse_sdp, wait_until,
+                     pids_with)
 
 PROGRAMS = ("relayd", "keyd", "ctld", "statsd")
 
 
 def redis_dirs():
     return [d for d in os.listdir("/tmp") if d.startswith("rtpsec-redis.")]
-
-
-def pids_with(text):
-    """PIDs of processes whose command line contains text."""
-    out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/cmdline" % d, "rb") as f:
-                cmd = f.read().replace(b"\0", b" ").decode("utf-8", "replace")
-        except OSError:
-            continue
-        if text in cmd:
-            out.append(int(d))
-    return out
 
 
 class SupervisordTest(unittest.TestCase):
